@@ -1,0 +1,45 @@
+/**
+ * The reading model shared by every sink: what the agent knows about one sample of a device.
+ * (device, boot, seq) identifies a reading uniquely, so consumers can de-duplicate.
+ */
+import type { ValueKind } from "../device/wire/frames.js";
+
+export type SensorValue = number | boolean | string;
+
+export interface ReadingValue {
+  sensor: string;
+  kind: ValueKind;
+  value: SensorValue;
+  unit?: string;
+}
+
+export interface Reading {
+  device: string;
+  boot: string;
+  seq: number;
+  /** Device uptime in ms when sampled, if the device sent one. */
+  deviceTime?: number;
+  /** Agent clock (ms since the epoch) when the line was received. */
+  receivedAt: number;
+  values: ReadingValue[];
+}
+
+export interface Capability {
+  name: string;
+  kind: ValueKind;
+  unit?: string;
+  min?: number;
+  max?: number;
+  values?: string[];
+}
+
+/** What a device declared in its HELLO handshake. */
+export interface DeviceDescription {
+  id: string;
+  firmware: string;
+  boot: string;
+  /** Negotiated protocol version. */
+  protocol: number;
+  sensors: Capability[];
+  actuators: Capability[];
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Integration tests start real processes (socat, emulators); two cores are the budget.
+    maxWorkers: 2,
+  },
+});
