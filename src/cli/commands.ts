@@ -1,0 +1,64 @@
+/**
+ * Command dispatch for `iot-agent`. Exit codes a supervisor can act on: 0 done, 1 failed at run
+ * time, 2 bad usage (fix the command line or configuration; retrying will not help).
+ */
+import { runEmulate } from "../../firmware-bridge/emulator/cli.js";
+import { createLogger } from "../core/logger.js";
+import { UsageError } from "./args.js";
+import { runDemo } from "./demo.js";
+import type { CliIo } from "./io.js";
+import { runMonitor } from "./monitor.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const HELP = `Usage: iot-agent <command> [options]
+
+Commands:
+  demo       run the device emulator and watch its readings: no hardware needed
+  emulate    run a device emulator on a pseudo-terminal (stands in for a board)
+  monitor    print the readings of a device on a serial port
+  help       show this help
+
+Run 'iot-agent <command> --help' for a command's options.
+`;
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "info" });
+  try {
+    switch (command) {
+      case "demo":
+        return await runDemo(rest, io, log);
+      case "emulate":
+        return await runEmulate(rest, {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          ...(io.signal ? { signal: io.signal } : {}),
+        });
+      case "monitor":
+        return await runMonitor(rest, io, log);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(HELP);
+        return command === undefined ? EXIT_USAGE : EXIT_OK;
+      default:
+        throw new UsageError(
+          `unknown command '${command}'; commands: demo, emulate, monitor, help`,
+        );
+    }
+  } catch (error) {
+    const usage = error instanceof UsageError || isParseArgsError(error);
+    io.err(`iot-agent: ${(error as Error).message}\n`);
+    return usage ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+/** node:util parseArgs reports unknown or malformed options with these codes. */
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+}
