@@ -3,7 +3,7 @@
  * time, 2 bad usage (fix the command line or configuration; retrying will not help).
  */
 import { runEmulate } from "../../firmware-bridge/emulator/cli.js";
-import { createLogger } from "../core/logger.js";
+import { createLogger, type Logger } from "../core/logger.js";
 import { UsageError } from "./args.js";
 import { runDemo } from "./demo.js";
 import type { CliIo } from "./io.js";
@@ -24,9 +24,12 @@ Commands:
 Run 'iot-agent <command> --help' for a command's options.
 `;
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  log: Logger = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "info" }),
+): Promise<number> {
   const [command, ...rest] = argv;
-  const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "info" });
   try {
     switch (command) {
       case "demo":

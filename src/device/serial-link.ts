@@ -4,6 +4,7 @@
  * stall, noise) by reopening with backoff and repeating the handshake.
  */
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { createBackoff, type Backoff, type BackoffOptions } from "../core/backoff.js";
 import type { DeviceDescription, Reading, SensorValue } from "../core/reading.js";
 import { CommandTracker } from "./command-tracker.js";
@@ -69,6 +70,12 @@ export interface SerialLinkOptions {
   pingTimeoutMs?: number;
   maxHeldReadings?: number;
   maxInFlightCommands?: number;
+  /**
+   * How often to check that the device node still exists while the port is open (0: never).
+   * A pty or USB adapter that hangs up can leave serialport reading nothing forever without a
+   * close event (serialport/bindings-cpp#162); the node vanishing is the reliable sign of an unplug.
+   */
+  presenceCheckMs?: number;
   now?: () => number;
 }
 
@@ -85,6 +92,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
   private current: LinkState = "stopped";
   private reconnectTimer: NodeJS.Timeout | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
+  private presenceTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SerialLinkOptions) {
     super();
@@ -92,6 +100,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
       baudRate: 115200,
       openPort: openSerialPort,
       helloRetryMs: 1000,
+      presenceCheckMs: 500,
       commandTimeoutMs: 2000,
       writeTimeoutMs: 1000,
       idleTimeoutMs: 10_000,
@@ -137,6 +146,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
     this.setState("stopped", "stopped by the agent");
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.helloTimer);
+    clearInterval(this.presenceTimer);
     this.watchdog.stop();
     this.tracker.interruptAll("the agent is stopping");
     const port = this.port;
@@ -196,8 +206,23 @@ export class SerialLink extends EventEmitter<LinkEvents> {
     this.helloBackoff.reset();
     this.setState("handshaking", `${this.options.path} open, waiting for HELLO`);
     this.watchdog.start();
+    this.watchPresence();
     this.apply(this.session.opened());
     this.scheduleHelloRetry();
+  }
+
+  private watchPresence(): void {
+    const { presenceCheckMs, path } = this.options;
+    clearInterval(this.presenceTimer);
+    if (presenceCheckMs <= 0) return;
+    this.presenceTimer = setInterval(() => {
+      const port = this.port;
+      if (port && !existsSync(path)) {
+        this.stats.disconnects += 1;
+        this.retryLater(port, `${path} disappeared (device unplugged)`);
+      }
+    }, presenceCheckMs);
+    this.presenceTimer.unref();
   }
 
   private scheduleHelloRetry(): void {
@@ -342,6 +367,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
     void discardPort(port);
     this.port = undefined;
     clearTimeout(this.helloTimer);
+    clearInterval(this.presenceTimer);
     this.watchdog.stop();
     this.framer.reset();
     this.tracker.interruptAll(reason);

@@ -36,6 +36,7 @@ function startLink(): { link: SerialLink; device: () => SerialPortMock } {
     openPort: ({ path, baudRate }) =>
       (port = new SerialPortMock({ path, baudRate, autoOpen: false })),
     helloRetryMs: 5000,
+    presenceCheckMs: 0, // the mock's path is not a file
   });
   links.push(link);
   link.start();

@@ -1,0 +1,50 @@
+/**
+ * `npm run bench`: runs every benchmark module and prints one JSON line per result on stdout, so
+ * the output can be collected by scripts; warnings go to stderr.
+ */
+import { benchCodec, DECODE_TARGET_LINES_PER_S } from "./codec.js";
+
+type Result = { bench: string } & Record<string, number | string>;
+
+interface Target {
+  bench: string;
+  metric: string;
+  min: number;
+}
+
+interface BenchModule {
+  run: () => Promise<Result[]>;
+  targets: Target[];
+}
+
+/** Add new benchmark modules here. */
+const MODULES: BenchModule[] = [
+  {
+    run: benchCodec,
+    targets: [{ bench: "decode+validate", metric: "lines_per_s", min: DECODE_TARGET_LINES_PER_S }],
+  },
+];
+
+function missedTargets(results: Result[], targets: Target[]): string[] {
+  const warnings: string[] = [];
+  for (const target of targets) {
+    const value = results.find((r) => r.bench === target.bench)?.[target.metric];
+    if (typeof value === "number" && value < target.min) {
+      warnings.push(
+        `warning: ${target.bench} ${target.metric} ${value} is below the target ${target.min}`,
+      );
+    }
+  }
+  return warnings;
+}
+
+async function main(): Promise<void> {
+  for (const module of MODULES) {
+    const results = await module.run();
+    for (const result of results) process.stdout.write(JSON.stringify(result) + "\n");
+    for (const warning of missedTargets(results, module.targets))
+      process.stderr.write(warning + "\n");
+  }
+}
+
+await main();
