@@ -12,14 +12,7 @@ export const MAX_CAPABILITIES = 32;
 
 /** Error names shared with the C codec and the test vectors. */
 export type WireErrorCode =
-  | "noise"
-  | "truncated"
-  | "length"
-  | "frame"
-  | "crc"
-  | "syntax"
-  | "type"
-  | "field";
+  "noise" | "truncated" | "length" | "frame" | "crc" | "syntax" | "type" | "field";
 
 export interface WireError {
   code: WireErrorCode;
