@@ -3,11 +3,13 @@
  * time, 2 bad usage (fix the command line or configuration; retrying will not help).
  */
 import { runEmulate } from "../../firmware-bridge/emulator/cli.js";
+import { runCheckConfig } from "../config/check.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { UsageError } from "./args.js";
 import { runDemo } from "./demo.js";
 import type { CliIo } from "./io.js";
 import { runMonitor } from "./monitor.js";
+import { runAgent } from "./run.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -16,9 +18,11 @@ export const EXIT_USAGE = 2;
 const HELP = `Usage: iot-agent <command> [options]
 
 Commands:
+  run --config FILE   run the agent
   demo       run the device emulator and watch its readings: no hardware needed
   emulate    run a device emulator on a pseudo-terminal (stands in for a board)
   monitor    print the readings of a device on a serial port
+  check-config FILE   validate a configuration file without connecting anywhere
   help       show this help
 
 Run 'iot-agent <command> --help' for a command's options.
@@ -27,9 +31,12 @@ Run 'iot-agent <command> --help' for a command's options.
 export async function runCli(
   argv: string[],
   io: CliIo,
-  log: Logger = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "info" }),
+  /** Injected by tests; otherwise each command makes its own (`run` takes the configured level). */
+  injectedLog?: Logger,
 ): Promise<number> {
   const [command, ...rest] = argv;
+  const log =
+    injectedLog ?? createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "info" });
   try {
     switch (command) {
       case "demo":
@@ -42,6 +49,10 @@ export async function runCli(
         });
       case "monitor":
         return await runMonitor(rest, io, log);
+      case "run":
+        return await runAgent(rest, io, injectedLog);
+      case "check-config":
+        return await runCheckConfig(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -50,7 +61,7 @@ export async function runCli(
         return command === undefined ? EXIT_USAGE : EXIT_OK;
       default:
         throw new UsageError(
-          `unknown command '${command}'; commands: demo, emulate, monitor, help`,
+          `unknown command '${command}'; commands: run, demo, emulate, monitor, check-config, help`,
         );
     }
   } catch (error) {

@@ -11,6 +11,7 @@ import { createVirtualCable, type VirtualCable } from "../../firmware-bridge/emu
 import type { DeviceDescription, Reading } from "../../src/core/reading.js";
 import { totalWireErrors } from "../../src/device/link-stats.js";
 import { SerialLink } from "../../src/device/serial-link.js";
+import { until } from "../support/wait.js";
 
 const FIRMWARE = join("firmware-bridge", "build", "envnode-host");
 
@@ -48,14 +49,6 @@ async function powerOff(): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGKILL");
   await exited;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function startLink(): Promise<DeviceDescription> {

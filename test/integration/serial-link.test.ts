@@ -16,6 +16,7 @@ import {
   type LinkState,
   type SerialLinkOptions,
 } from "../../src/device/serial-link.js";
+import { until } from "../support/wait.js";
 
 let dir: string;
 let emulator: DeviceEmulator;
@@ -53,15 +54,6 @@ async function setUp(options: Partial<SerialLinkOptions> = {}, rateHz = 25): Pro
   link.on("state", (s) => states.push(s));
   link.start();
   await until(() => link.state === "online", "link online");
-}
-
-/** Polls a condition; on a loaded machine events take their time, so wait, don't sleep. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function moreReadings(n: number, boot?: string): Promise<Reading[]> {

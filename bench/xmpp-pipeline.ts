@@ -1,0 +1,114 @@
+/**
+ * The whole pipeline on loopback: emulator on a real pty → agent → private Prosody → a subscriber.
+ * Reports the agent's start-up time to online (server already up) and the latency from the line
+ * written on the pty to the stanza received by the subscriber.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent } from "../src/agent.js";
+import { loadConfig } from "../src/config/load.js";
+import { createLogger } from "../src/core/logger.js";
+import { parseReadingIds } from "../src/xmpp/sensordata.js";
+import { startProsody, type ProsodyServer } from "../test/support/prosody.js";
+import { startPeer } from "../test/support/xmpp-peer.js";
+
+type Result = { bench: string } & Record<string, number | string>;
+
+const RATE_HZ = 20;
+const SAMPLE_SECONDS = 10;
+const STARTS = 3;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+async function writeConfig(server: ProsodyServer, dir: string): Promise<string> {
+  const file = join(dir, "agent.yaml");
+  const yaml = `
+xmpp:
+  service: ${server.service}
+  domain: localhost
+  username: agent
+  password: { env: BENCH_AGENT_PASSWORD }
+  tls: { caFile: ${server.caFile} }
+device: { port: ${join(dir, "ttyBENCH")}, emulate: true }
+access:
+  allow: [ { jid: owner@localhost, role: admin } ]
+telemetry:
+  subscribers: [ dash@localhost ]
+`;
+  await writeFile(file, yaml, { mode: 0o600 });
+  return file;
+}
+
+async function startAgent(file: string, rateHz: number): Promise<{ agent: Agent; ms: number }> {
+  const loaded = await loadConfig(file, { BENCH_AGENT_PASSWORD: "bench-secret" });
+  const started = performance.now();
+  const agent = await Agent.start({
+    config: loaded.config,
+    password: loaded.password,
+    log: createLogger({ level: "silent" }),
+    emulatorRateHz: rateHz,
+  });
+  return { agent, ms: performance.now() - started };
+}
+
+export async function benchXmppPipeline(): Promise<Result[]> {
+  const server = await startProsody();
+  const dir = await mkdtemp(join(tmpdir(), "iot-bench-"));
+  try {
+    await server.register("agent", "bench-secret");
+    await server.register("dash", "dash-secret");
+    await server.start();
+    const file = await writeConfig(server, dir);
+    const startups: number[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      const { agent, ms } = await startAgent(file, 1);
+      startups.push(ms);
+      await agent.stop();
+    }
+    const dash = await startPeer(
+      server,
+      "dash",
+      "dash-secret",
+      await readFile(server.caFile, "utf8"),
+    );
+    const { agent } = await startAgent(file, RATE_HZ);
+    const sentAt = new Map<string, number>();
+    agent.emulator?.on("line-sent", (s) => {
+      if (s.frame.type === "RD") sentAt.set(`${s.frame.boot}/${s.frame.seq}`, performance.now());
+    });
+    const latencies: number[] = [];
+    dash.client.entity.on("stanza", (stanza) => {
+      const now = performance.now();
+      for (const id of parseReadingIds(stanza)) {
+        const sent = sentAt.get(`${id.boot}/${id.seq}`);
+        if (sent !== undefined) latencies.push(now - sent);
+      }
+    });
+    await new Promise((r) => setTimeout(r, SAMPLE_SECONDS * 1000));
+    await agent.stop();
+    await dash.stop();
+    latencies.sort((a, b) => a - b);
+    startups.sort((a, b) => a - b);
+    return [
+      { bench: "agent-start-to-online", median_ms: round(percentile(startups, 50)), runs: STARTS },
+      {
+        bench: "serial-to-subscriber-latency",
+        rate_hz: RATE_HZ,
+        readings: latencies.length,
+        sent: sentAt.size,
+        p50_ms: round(percentile(latencies, 50)),
+        p99_ms: round(percentile(latencies, 99)),
+        max_ms: round(latencies[latencies.length - 1] ?? NaN),
+      },
+    ];
+  } finally {
+    await server.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

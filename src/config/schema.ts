@@ -1,0 +1,239 @@
+/**
+ * The agent's configuration file as a zod schema. Every object is strict so that a typo'd key is
+ * an error rather than a setting silently left at its default, and every default is the secure
+ * choice (TLS required, strangers refused). Messages say what is expected; the loader adds what
+ * was found and where (see messages.ts).
+ */
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+import { bareJidProblem, domainProblem, localpartProblem, resourceProblem } from "./jid.js";
+import { suggestKey } from "./messages.js";
+
+export const STANDARD_BAUDS = [
+  1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
+] as const;
+export const ROLES = ["viewer", "operator", "admin"] as const;
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Extra detail a custom issue carries to the message formatter. */
+export interface IssueParams {
+  /** Why the value was refused, shown after what was found. */
+  hint?: string;
+  /** The message already says what was found. */
+  complete?: boolean;
+  /** The value may hold a credential: describe it, never print it. */
+  hide?: boolean;
+}
+
+/** Where the password comes from; the value itself never lives in the configuration. */
+export type SecretRef = { env: string } | { file: string };
+
+// Same grammar as the wire protocol's `name` (firmware-bridge/PROTOCOL.md).
+const SENSOR_NAME = /^[a-z][a-z0-9_]{0,15}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ALERT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function strict<S extends z.ZodRawShape>(shape: S, expected = "a mapping") {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === "unrecognized_keys") {
+        const [only] = issue.keys.length === 1 ? issue.keys : [];
+        const guess = only === undefined ? undefined : suggestKey(only, known);
+        return `expected one of ${known.join(", ")}${guess ? ` (did you mean ${guess}?)` : ""}`;
+      }
+      return issue.code === "invalid_type" ? `expected ${expected}` : undefined;
+    },
+  });
+}
+
+/** A string passing `check`, which returns why it does not (a hint, or full issue params). */
+function checked(expected: string, check: (value: string) => string | IssueParams | undefined) {
+  const notString = (issue: { code?: string }) =>
+    issue.code === "invalid_type" ? `expected ${expected}` : undefined;
+  return z.string({ error: notString }).superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem === undefined) return;
+    const params = typeof problem === "string" ? { hint: problem } : problem;
+    ctx.addIssue({ code: "custom", message: `expected ${expected}`, params });
+  });
+}
+
+function serviceProblem(service: string): string | IssueParams | undefined {
+  if (!URL.canParse(service)) return "not a URL";
+  const url = new URL(service);
+  if (url.username || url.password) {
+    return { hint: "drop the user:password@, the password goes in xmpp.password", hide: true };
+  }
+  if (url.protocol !== "xmpp:" && url.protocol !== "xmpps:") {
+    return "use xmpp:// (STARTTLS) or xmpps:// (direct TLS)";
+  }
+  if (!url.hostname) return "no host";
+  if (!url.port) return "no port, e.g. :5222 for xmpp:// or :5223 for xmpps://";
+  const extra = !["", "/"].includes(url.pathname) || url.search || url.hash;
+  return extra ? "nothing may follow the port" : undefined;
+}
+
+function unique<T>(what: string, keyOf: (item: T) => string, field?: string) {
+  return (items: T[], ctx: z.core.$RefinementCtx<T[]>) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, index) => {
+      const key = keyOf(item);
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, index);
+        return;
+      }
+      ctx.addIssue({
+        code: "custom",
+        path: field === undefined ? [index] : [index, field],
+        message: `expected each ${what} once, found ${JSON.stringify(key)} again (first at [${first}])`,
+        params: { complete: true },
+      });
+    });
+  };
+}
+
+const seconds = z.number().positive();
+const count = z.int().min(1);
+const absolutePath = checked("an absolute path", (p) =>
+  isAbsolute(p) ? undefined : "relative paths depend on the directory the agent starts in",
+);
+const sensorName = z.string().regex(SENSOR_NAME, {
+  error: "expected a sensor name like temp ([a-z][a-z0-9_]*, at most 16 characters)",
+});
+// Lowercased because JIDs compare case-insensitively and incoming stanzas are matched against them.
+const bareJid = checked("a bare JID localpart@domain", bareJidProblem).transform((jid) =>
+  jid.toLowerCase(),
+);
+
+export const secretRefSchema = strict(
+  {
+    env: z
+      .string()
+      .regex(ENV_NAME, { error: "expected an environment variable name like IOT_PASSWORD" })
+      .optional(),
+    file: absolutePath.optional(),
+  },
+  "{ env: VARIABLE } or { file: /path }, never the password itself",
+)
+  .superRefine((ref, ctx) => {
+    if ((ref.env === undefined) !== (ref.file === undefined)) return;
+    const found = ref.env === undefined ? "neither" : "both";
+    ctx.addIssue({
+      code: "custom",
+      message: `expected exactly one of env or file, found ${found}`,
+      params: { complete: true },
+    });
+  })
+  .transform((ref): SecretRef =>
+    ref.env !== undefined ? { env: ref.env } : { file: ref.file ?? "" },
+  );
+
+const reconnect = strict({
+  initialSeconds: seconds.default(1),
+  maxSeconds: seconds.default(60),
+}).superRefine((r, ctx) => {
+  if (r.maxSeconds >= r.initialSeconds) return;
+  const message = `expected at least initialSeconds (${r.initialSeconds})`;
+  ctx.addIssue({ code: "custom", path: ["maxSeconds"], message });
+});
+
+const xmpp = strict({
+  service: checked(
+    "an xmpp:// or xmpps:// URL with host and port, e.g. xmpp://xmpp.example.org:5222",
+    serviceProblem,
+  ).optional(),
+  domain: checked("a domain like example.org", domainProblem),
+  username: checked("the localpart of the agent's JID, e.g. sensor1", localpartProblem),
+  password: secretRefSchema,
+  resource: checked("a resource name", resourceProblem).default("iot-agent"),
+  tls: strict({
+    caFile: absolutePath.optional(),
+    allowPlaintext: z.boolean().default(false),
+  }).prefault({}),
+  reconnect: reconnect.prefault({}),
+}).transform((x) => ({ ...x, service: x.service ?? `xmpp://${x.domain}:5222` }));
+
+const device = strict({
+  port: checked("the board's serial device, e.g. /dev/ttyACM0", (port) =>
+    port === "" ? {} : undefined,
+  ),
+  baud: z.literal(STANDARD_BAUDS).default(115200),
+  emulate: z.boolean().default(false),
+  commandTimeoutSeconds: seconds.default(2),
+});
+
+const access = strict({
+  allow: z
+    .array(strict({ jid: bareJid, role: z.enum(ROLES) }))
+    .superRefine(unique("JID", (entry: { jid: string }) => entry.jid, "jid"))
+    .default([]),
+  strangers: z.enum(["error", "silence"]).default("error"),
+  rateLimit: strict({ commands: count.default(20), perSeconds: seconds.default(60) }).prefault({}),
+});
+
+const policy = z.discriminatedUnion(
+  "mode",
+  [
+    strict({ mode: z.literal("every") }),
+    strict({ mode: z.literal("interval"), intervalSeconds: seconds }),
+    strict({
+      mode: z.literal("change"),
+      deadband: z.number().min(0),
+      maxIntervalSeconds: seconds.optional(),
+    }),
+  ],
+  {
+    // Typed as union issues only, but a non-object value is reported as invalid_type here too.
+    error: (issue: { code?: string }) =>
+      issue.code === "invalid_type" ? "expected a policy like { mode: every }" : undefined,
+  },
+);
+
+const telemetry = strict({
+  subscribers: z
+    .array(bareJid)
+    .superRefine(unique("JID", (jid: string) => jid))
+    .default([]),
+  default: policy.default({ mode: "every" }),
+  sensors: z.record(sensorName, policy).default({}),
+  batch: strict({
+    maxReadings: count.default(1),
+    maxDelaySeconds: z.number().min(0).default(0),
+  }).prefault({}),
+});
+
+const alert = strict({
+  name: z.string().regex(ALERT_NAME, {
+    error: "expected a name of letters, digits, '-', '_' or '.' (at most 64 characters)",
+  }),
+  sensor: sensorName,
+  above: z.number().optional(),
+  below: z.number().optional(),
+  forSeconds: z.number().min(0).default(0),
+}).superRefine((a, ctx) => {
+  if ((a.above === undefined) !== (a.below === undefined)) return;
+  const found = a.above === undefined ? "neither" : "both";
+  const message = `expected exactly one of above or below, found ${found}`;
+  ctx.addIssue({ code: "custom", message, params: { complete: true } });
+});
+
+export const agentConfigSchema = strict({
+  xmpp,
+  device,
+  access: access.prefault({}),
+  telemetry: telemetry.prefault({}),
+  alerts: z
+    .array(alert)
+    .superRefine(unique("alert name", (a: { name: string }) => a.name, "name"))
+    .default([]),
+  log: strict({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+/** What the YAML may contain: defaulted keys are optional. */
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+export type TelemetryPolicy = z.output<typeof policy>;
+export type AlertRule = AgentConfig["alerts"][number];

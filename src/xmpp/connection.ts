@@ -1,0 +1,299 @@
+/**
+ * One long-lived XMPP session for the agent. It owns reconnecting (xmpp.js's own module retries
+ * every second forever): every loss — server restart, network drop, stream error — leads to a new
+ * attempt after an exponential, fully jittered delay, so a fleet does not stampede a server that
+ * just came back. Configuration errors (bad credentials, untrusted certificate, no TLS) are not
+ * retried: they will not fix themselves and retrying bad passwords can lock the account.
+ *
+ * Each attempt uses a fresh xmpp.js client, so no half-negotiated state survives a failure. The
+ * price is that stream-management sessions are not resumed: stanzas the server had not
+ * acknowledged when a stream died are reported as `sm-failed`, for the outbox to send again.
+ */
+import { EventEmitter } from "node:events";
+import { createBackoff, type Backoff } from "../core/backoff.js";
+import type { Logger } from "../core/logger.js";
+import { AuthenticationError, closeClient, createXmppClient, startClient } from "./client.js";
+import { describeFailure, fatalError, xml } from "./client.js";
+import type { Element, XmppClient } from "./client.js";
+import { handleSubscription, type SubscriptionAudit } from "./roster.js";
+import { TlsCertificateError, TlsRequiredError } from "./tls.js";
+
+export { AuthenticationError, TlsCertificateError, TlsRequiredError };
+export type { SubscriptionAudit };
+
+export interface Presence {
+  /** RFC 6121 `<show/>`: away, chat, dnd, xa; absent means available. */
+  show?: string;
+  status: string;
+}
+
+export interface XmppConnectionOptions {
+  service: string;
+  domain: string;
+  username: string;
+  password: string;
+  resource: string;
+  caPem?: string;
+  allowPlaintext?: boolean;
+  /** Delays are uniform in [0, min(maxMs, initialMs·2^n)] ("full jitter"). */
+  reconnect: { initialMs: number; maxMs: number };
+  log: Logger;
+  presence: () => Presence;
+  /** Whose presence subscriptions to approve; everyone else is refused. Default: nobody. */
+  isAllowed?: (bareJid: string) => boolean;
+  /** One attempt (TCP, TLS, SASL, bind) must reach online within this, ms. Default 30 s. */
+  attemptTimeoutMs?: number;
+}
+
+// A type alias, not an interface: EventEmitter<T> needs T to be assignable to Record<keyof T, ...>.
+export type XmppConnectionEvents = {
+  online: [jid: string];
+  offline: [reason: string];
+  stanza: [Element];
+  /**
+   * A fatal error after start() resolved (e.g. the password was changed): the connection has
+   * stopped retrying. Emitted only if someone listens (an unheard `error` would crash the
+   * process); it is always logged.
+   */
+  error: [Error];
+  /** The server confirmed it handled this stanza (XEP-0198). */
+  acked: [Element];
+  /** The stream ended before the server confirmed this stanza: it may not have arrived. */
+  "sm-failed": [Element];
+  subscription: [SubscriptionAudit];
+};
+
+/** One connection attempt and, if it succeeds, the session it carries. */
+interface Attempt {
+  client: XmppClient;
+  /** It reached online, so there is a session to close and stream-management state to flush. */
+  session: boolean;
+  lastError?: Error;
+  unwire: () => void;
+}
+
+export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
+  readonly #options: XmppConnectionOptions;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  #attempt: Attempt | undefined;
+  #online = false;
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** The pending start(), until the first online or a fatal error. */
+  #started: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(options: XmppConnectionOptions) {
+    super();
+    if (!/^xmpps?:\/\//.test(options.service)) {
+      throw new TypeError(`XMPP service must be xmpp://host:port or xmpps://host:port`);
+    }
+    this.#options = options;
+    // Only non-secret fields go into the child logger's bindings.
+    this.#log = options.log.child({ xmpp: `${options.username}@${options.domain}` });
+    // createBackoff spreads each delay over base·[1-j, 1+j]; with j=1 and halved bounds that is
+    // uniform in [0, min(maxMs, initialMs·2^n)].
+    const { initialMs, maxMs } = options.reconnect;
+    this.#backoff = createBackoff({ initialMs: initialMs / 2, maxMs: maxMs / 2, jitter: 1 });
+  }
+
+  get online(): boolean {
+    return this.#online;
+  }
+
+  /** Full JID of the current session, while online. */
+  get jid(): string | undefined {
+    return this.#online ? this.#attempt?.client.entity.jid?.toString() : undefined;
+  }
+
+  /**
+   * Connects, retrying transient failures with backoff. Resolves at the first online; rejects
+   * with AuthenticationError, TlsCertificateError or TlsRequiredError, or if stop() comes first.
+   */
+  start(): Promise<void> {
+    if (this.#running) return Promise.reject(new Error("XmppConnection already started"));
+    this.#running = true;
+    this.#backoff.reset();
+    return new Promise((resolve, reject) => {
+      this.#started = { resolve, reject };
+      this.#connect().catch((err: unknown) => this.#giveUp(err));
+    });
+  }
+
+  /** Says goodbye (unavailable presence), closes the stream; resolves once closed. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    const attempt = this.#attempt;
+    const wasOnline = this.#online;
+    this.#attempt = undefined;
+    this.#online = false;
+    this.#settle(new Error("XmppConnection stopped before it came online"));
+    if (!attempt) return;
+    if (wasOnline) {
+      await attempt.client.entity
+        .send(xml("presence", { type: "unavailable" }))
+        .catch((err: unknown) =>
+          this.#log.warn({ reason: describeFailure(err) }, "xmpp goodbye failed"),
+        );
+    }
+    if (wasOnline) this.emit("offline", "stopped");
+    await discard(attempt);
+    this.#log.info("xmpp stopped");
+  }
+
+  async send(stanza: Element): Promise<void> {
+    const attempt = this.#online ? this.#attempt : undefined;
+    if (!attempt) throw new Error("XMPP connection is not online");
+    await attempt.client.entity.send(stanza);
+  }
+
+  /**
+   * Re-sends presence with the current status (e.g. after a device state change). Offline it
+   * does nothing: every (re)connect sends the then-current presence anyway.
+   */
+  async updatePresence(): Promise<void> {
+    if (this.#online) await this.send(presenceStanza(this.#options.presence()));
+  }
+
+  async #connect(): Promise<void> {
+    this.#timer = undefined;
+    const attempt = this.#newAttempt();
+    this.#attempt = attempt;
+    this.#log.info({ service: this.#options.service }, "xmpp connecting");
+    try {
+      const timeoutMs = this.#options.attemptTimeoutMs ?? 30_000;
+      await startClient(attempt.client, timeoutMs, () => attempt.lastError);
+    } catch (err) {
+      if (this.#attempt !== attempt) return; // stop() got there first and discards it
+      this.#attempt = undefined;
+      void discard(attempt);
+      this.#failed(err);
+      return;
+    }
+    if (this.#attempt === attempt) await this.#becameOnline(attempt);
+  }
+
+  #newAttempt(): Attempt {
+    // The client reads only its own fields (service, domain, credentials, caPem, allowPlaintext).
+    const client = createXmppClient(this.#options);
+    const attempt: Attempt = { client, session: false, unwire: () => undefined };
+    attempt.unwire = this.#wire(attempt);
+    return attempt;
+  }
+
+  /** Subscribes to the client's events; returns the unsubscribe (the error sink stays). */
+  #wire(attempt: Attempt): () => void {
+    const { entity, streamManagement } = attempt.client;
+    entity.on("error", (err: Error) => {
+      attempt.lastError = err;
+      this.#log.debug({ reason: describeFailure(err) }, "xmpp client error");
+    });
+    const onStanza = (stanza: Element) => this.#onStanza(stanza);
+    const onDisconnect = () => this.#lost(attempt);
+    entity.on("stanza", onStanza);
+    entity.on("disconnect", onDisconnect);
+    streamManagement.on("ack", (stanza) => this.emit("acked", stanza));
+    streamManagement.on("fail", (stanza) => this.emit("sm-failed", stanza));
+    return () => {
+      entity.off("stanza", onStanza);
+      entity.off("disconnect", onDisconnect);
+    };
+  }
+
+  async #becameOnline(attempt: Attempt): Promise<void> {
+    const { entity } = attempt.client;
+    const jid = entity.jid?.toString() ?? "";
+    this.#online = true;
+    attempt.session = true;
+    this.#backoff.reset();
+    attempt.lastError = undefined;
+    if (!entity.isSecure()) {
+      this.#log.warn(
+        { server: this.#options.domain },
+        "XMPP STREAM IS NOT ENCRYPTED: all traffic can be read and altered on the network " +
+          "(allowPlaintext is on; never use it outside a test network)",
+      );
+    }
+    this.#log.info({ jid, secure: entity.isSecure() }, "xmpp online");
+    await this.updatePresence().catch((err: unknown) => {
+      this.#log.warn({ reason: describeFailure(err) }, "xmpp initial presence failed");
+    });
+    if (this.#attempt !== attempt) return; // lost or stopped meanwhile: no stale `online`
+    this.#settle();
+    this.emit("online", jid);
+  }
+
+  #lost(attempt: Attempt): void {
+    if (this.#attempt !== attempt || !this.#online) return; // not a live session (or stopping)
+    this.#attempt = undefined;
+    this.#online = false;
+    const reason = attempt.lastError ? describeFailure(attempt.lastError) : "connection closed";
+    this.#log.warn({ reason }, "xmpp connection lost");
+    this.emit("offline", reason);
+    this.#scheduleRetry(reason);
+    void discard(attempt);
+  }
+
+  #failed(err: unknown): void {
+    const fatal = fatalError(err, this.#options.domain);
+    if (fatal) this.#giveUp(fatal);
+    else this.#scheduleRetry(describeFailure(err));
+  }
+
+  /** Stops retrying: for failures that would recur (or bugs: #connect is not meant to throw). */
+  #giveUp(err: unknown): void {
+    const fatal = err instanceof Error ? err : new Error(describeFailure(err));
+    this.#running = false;
+    this.#log.error({ error: fatal.name, reason: fatal.message }, "xmpp giving up");
+    if (this.#started) this.#settle(fatal);
+    else if (this.listenerCount("error") > 0) this.emit("error", fatal);
+  }
+
+  #scheduleRetry(reason: string): void {
+    if (!this.#running) return;
+    const delayMs = this.#backoff.next();
+    const attempt = this.#backoff.attempts;
+    this.#log.info({ attempt, delayMs, reason }, "xmpp reconnecting after delay");
+    this.#timer = setTimeout(() => {
+      this.#connect().catch((err: unknown) => this.#giveUp(err));
+    }, delayMs);
+  }
+
+  #onStanza(stanza: Element): void {
+    const decision = handleSubscription(stanza, this.#options.isAllowed ?? (() => false));
+    if (decision.kind !== "ignore") void this.#answerSubscription(decision);
+    this.emit("stanza", stanza);
+  }
+
+  async #answerSubscription(decision: SubscriptionAudit): Promise<void> {
+    const level = decision.kind === "approve" ? "info" : "warn";
+    this.#log[level]({ from: decision.from, decision: decision.kind }, "xmpp subscription request");
+    this.emit("subscription", decision);
+    for (const reply of decision.replies) {
+      await this.send(reply).catch((err: unknown) => {
+        this.#log.warn({ reason: describeFailure(err) }, "xmpp subscription reply failed");
+      });
+    }
+  }
+
+  /** Resolves (no error) or rejects the pending start(), once. */
+  #settle(err?: Error): void {
+    const started = this.#started;
+    this.#started = undefined;
+    if (err) started?.reject(err);
+    else started?.resolve();
+  }
+}
+
+function presenceStanza({ show, status }: Presence): Element {
+  const children = [xml("status", {}, status)];
+  if (show) children.unshift(xml("show", {}, show));
+  return xml("presence", {}, ...children);
+}
+
+/** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */
+async function discard(attempt: Attempt): Promise<void> {
+  attempt.unwire();
+  await closeClient(attempt.client, attempt.session);
+}

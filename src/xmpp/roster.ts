@@ -1,0 +1,49 @@
+/**
+ * Presence subscriptions (RFC 6121 §3). Who may see the agent's presence is decided by the same
+ * allow-list that decides who may command it: an allow-listed JID that asks is approved and
+ * subscribed back (so presence is mutual and the agent can tell when its operators are around),
+ * anyone else is refused. The decision is a pure function so it can be audited and tested apart
+ * from the connection that carries out its replies.
+ */
+import { jid, xml, type Element } from "./client.js";
+
+export type SubscriptionDecision =
+  | { kind: "approve"; from: string; replies: Element[] }
+  | { kind: "refuse"; from: string; replies: Element[] }
+  | { kind: "ignore" };
+
+/** A decision about an actual request: what callers log and audit. */
+export type SubscriptionAudit = Exclude<SubscriptionDecision, { kind: "ignore" }>;
+
+/** Bare JID of a stanza's sender, or undefined when it is absent or malformed. */
+export function senderBareJid(stanza: Element): string | undefined {
+  const from = stanza.attrs.from as unknown;
+  if (typeof from !== "string" || from === "") return undefined;
+  try {
+    return jid(from).bare().toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to do with an incoming stanza if it is a subscription request; `ignore` otherwise. */
+export function handleSubscription(
+  stanza: Element,
+  isAllowed: (bareJid: string) => boolean,
+): SubscriptionDecision {
+  if (!stanza.is("presence") || stanza.attrs.type !== "subscribe") return { kind: "ignore" };
+  const from = senderBareJid(stanza);
+  if (from === undefined) return { kind: "ignore" };
+  if (!isAllowed(from)) {
+    return { kind: "refuse", from, replies: [xml("presence", { to: from, type: "unsubscribed" })] };
+  }
+  return {
+    kind: "approve",
+    from,
+    replies: [
+      xml("presence", { to: from, type: "subscribed" }),
+      // Asking back makes the subscription mutual (RFC 6121 §3.1.2: a no-op when already subscribed).
+      xml("presence", { to: from, type: "subscribe" }),
+    ],
+  };
+}

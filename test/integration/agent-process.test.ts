@@ -1,0 +1,82 @@
+/**
+ * `iot-agent run` as a real process, the way a supervisor starts it: configuration from a file,
+ * the password from the environment, telemetry out, and a clean exit on SIGTERM that leaves the
+ * agent shown as unavailable.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SENSORDATA_NS } from "../../src/xmpp/sensordata.js";
+import { startProsody, type ProsodyServer } from "../support/prosody.js";
+import { startPeer, type Peer } from "../support/xmpp-peer.js";
+
+const SECRET = "agent-process-secret-7f3";
+let server: ProsodyServer;
+let dir: string;
+let owner: Peer;
+
+beforeAll(async () => {
+  server = await startProsody();
+  await server.register("agent", SECRET);
+  await server.register("owner", "owner-pass");
+  await server.start();
+  dir = await mkdtemp(join(tmpdir(), "iot-agent-proc-"));
+  owner = await startPeer(server, "owner", "owner-pass", await readFile(server.caFile, "utf8"));
+}, 30_000);
+
+afterAll(async () => {
+  await owner?.stop();
+  await server?.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("iot-agent run", () => {
+  it("runs from a config file, sends telemetry, and exits 0 on SIGTERM", async () => {
+    const config = join(dir, "agent.yaml");
+    await writeFile(
+      config,
+      `xmpp:
+  service: ${server.service}
+  domain: localhost
+  username: agent
+  password: { env: IOT_AGENT_XMPP_PASSWORD }
+  tls: { caFile: ${server.caFile} }
+device: { port: ${join(dir, "ttyRUN")}, emulate: true }
+access:
+  allow: [ { jid: owner@localhost, role: admin } ]
+telemetry:
+  subscribers: [ owner@localhost ]
+`,
+      { mode: 0o600 },
+    );
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "run", "--config", config],
+      {
+        env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let logs = "";
+    child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const telemetry = await owner.next(
+        (s) => s.is("message") && s.getChild("fields", SENSORDATA_NS) !== undefined,
+        30_000,
+      );
+      expect(String(telemetry.attrs.from)).toMatch(/^agent@localhost\//);
+      const reply = owner.next((s) => s.is("message") && /pong/.test(s.getChildText("body") ?? ""));
+      await owner.send("agent@localhost", "ping");
+      await reply;
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(logs).toMatch(/agent online/);
+    expect(logs).not.toContain(SECRET);
+  });
+});

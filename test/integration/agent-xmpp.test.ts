@@ -1,0 +1,233 @@
+/**
+ * The whole agent end to end: the emulator on a real pty, a real Prosody, and people on the other
+ * side. Telemetry reaches subscribers with a correct XEP-0323 payload, the owner's commands act
+ * on the device, everyone else is refused, bounces are backed off, and a server restart heals.
+ */
+import { execFile } from "node:child_process";
+import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "../../src/agent.js";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/core/logger.js";
+import type { Element } from "../../src/xmpp/client.js";
+import {
+  parseReadingIds,
+  parseSensorDataFields,
+  SENSORDATA_NS,
+} from "../../src/xmpp/sensordata.js";
+import { startProsody, type ProsodyServer } from "../support/prosody.js";
+import { isChatFrom, startPeer, type Peer } from "../support/xmpp-peer.js";
+import { until } from "../support/wait.js";
+
+const PASSWORD = "peer-secret-1";
+/** Cyrillic "о" in place of the Latin "o" of owner: another account that looks the same. */
+const LOOKALIKE = "\u043ewner";
+const AGENT = "agent@localhost";
+
+let server: ProsodyServer;
+let dir: string;
+let agent: Agent;
+const peers: Record<string, Peer> = {};
+
+function configYaml(server: ProsodyServer, dir: string): string {
+  return `
+xmpp:
+  service: ${server.service}
+  domain: localhost
+  username: agent
+  password: { env: TEST_AGENT_PASSWORD }
+  tls: { caFile: ${server.caFile} }
+  reconnect: { initialSeconds: 0.2, maxSeconds: 1 }
+device:
+  port: ${join(dir, "ttyAGENT")}
+  emulate: true
+access:
+  allow:
+    - { jid: owner@localhost, role: admin }
+    - { jid: viewer@localhost, role: viewer }
+  strangers: error
+telemetry:
+  subscribers: [ dash@localhost, ghost@localhost ]
+alerts:
+  - { name: warm, sensor: temp, above: -40, forSeconds: 0 }
+`;
+}
+
+beforeAll(async () => {
+  server = await startProsody();
+  for (const user of ["owner", "viewer", "stranger", "dash", "owner2", LOOKALIKE]) {
+    await server.register(user, PASSWORD);
+  }
+  await server.register("agent", "agent-secret");
+  await server.start();
+  dir = await mkdtemp(join(tmpdir(), "iot-agent-e2e-"));
+  const file = join(dir, "agent.yaml");
+  await writeFile(file, configYaml(server, dir), { mode: 0o600 });
+  const caPem = await readFile(server.caFile, "utf8");
+  for (const user of ["owner", "viewer", "stranger", "dash", "owner2"]) {
+    peers[user] = await startPeer(server, user, PASSWORD, caPem);
+  }
+  // A stranger whose resource spells the owner's JID: only the bare JID may count.
+  peers.mimic = await startPeer(server, "stranger", PASSWORD, caPem, "owner@localhost");
+  const loaded = await loadConfig(file, { TEST_AGENT_PASSWORD: "agent-secret" });
+  agent = await Agent.start({
+    config: loaded.config,
+    password: loaded.password,
+    log: createLogger({ level: "silent" }),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await Promise.all(Object.values(peers).map((p) => p.stop()));
+  await server?.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface ProbeLine {
+  from: string;
+  type: string;
+  body: string;
+  thread: string;
+  error: unknown;
+  receipt: string | null;
+}
+
+/** Sends one chat message with Debian's slixmpp and returns what came back. */
+function probe(jid: string, text: string, expect = 1): Promise<ProbeLine[]> {
+  const args = [
+    "test/support/xmpp_probe.py",
+    jid,
+    PASSWORD,
+    "--server",
+    `127.0.0.1:${server.port}`,
+    "--ca",
+    server.caFile,
+    "--send",
+    AGENT,
+    text,
+    "--expect",
+    String(expect),
+    "--timeout",
+    "20",
+  ];
+  return new Promise((resolve, reject) =>
+    execFile("/usr/bin/python3", args, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`${error.message}\n${stderr}`));
+      resolve(
+        stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as ProbeLine),
+      );
+    }),
+  );
+}
+
+const telemetryFrom = (from: string) => (s: Element) =>
+  s.is("message") && String(s.attrs.from).startsWith(from) && !!s.getChild("fields", SENSORDATA_NS);
+
+/** Sends a command and returns the body of the agent's reply to it (XEP-0461 reply id). */
+async function ask(peer: Peer, text: string): Promise<string> {
+  const id = `ask-${++asked}`;
+  const reply = peer.next(
+    (s) => isChatFrom(AGENT)(s) && s.getChild("reply", "urn:xmpp:reply:0")?.attrs.id === id,
+  );
+  await peer.send(AGENT, text, { id });
+  return (await reply).getChildText("body") ?? "";
+}
+let asked = 0;
+
+describe("agent over XMPP", () => {
+  it("sends subscribers telemetry with a XEP-0323 payload and the reading identity", async () => {
+    const message = await peers.dash!.next(telemetryFrom(AGENT));
+    expect(message.attrs.type).toBe("normal");
+    const fields = parseSensorDataFields(message.getChild("fields", SENSORDATA_NS)!);
+    const block = fields.blocks[0]!;
+    expect(block.nodeId).toBe("envnode-emu");
+    expect(block.values.map((v) => v.sensor)).toEqual(["temp", "hum", "door"]);
+    expect(block.values[0]).toMatchObject({ kind: "num", unit: "°C" });
+    const [id] = parseReadingIds(message);
+    expect(id?.device).toBe("envnode-emu");
+    expect(id?.boot).toBe(agent.link.device?.boot);
+    expect(Number(id?.seq)).toBeGreaterThan(0);
+    expect(message.getChildText("body")).toMatch(/^envnode-emu #\d+: temp .*°C/);
+  });
+
+  it("lets the owner set an actuator and read a live value", async () => {
+    expect(await ask(peers.owner!, "set relay on")).toMatch(/relay set to on/);
+    await until(() => agent.status().device.state === "online", "device online");
+    expect(await ask(peers.owner!, "get temp")).toMatch(/^temp: -?\d+(\.\d+)? °C/);
+    expect(agent.emulator?.status().actuators.relay).toBe("1");
+    expect(await ask(peers.owner!, "set led strobe")).toMatch(/led/);
+  });
+
+  it("refuses a viewer's set and leaves the device unchanged", async () => {
+    await ask(peers.owner!, "set led off");
+    const answer = await ask(peers.viewer!, "set led blink");
+    expect(answer).toMatch(/operator/);
+    expect(agent.emulator?.status().actuators.led).toBe("off");
+  });
+
+  it("answers strangers and look-alike accounts with forbidden, and obeys none", async () => {
+    const relay = agent.emulator?.status().actuators.relay;
+    for (const who of ["stranger", "owner2", "mimic"]) {
+      const error = peers[who]!.next((s) => s.is("message") && s.attrs.type === "error");
+      await peers[who]!.send(AGENT, "set relay off");
+      const stanza = await error;
+      expect(stanza.getChild("error")?.getChild("forbidden")).toBeDefined();
+    }
+    expect(agent.emulator?.status().actuators.relay).toBe(relay);
+  });
+
+  it("answers an independent client (slixmpp) in the thread it asked in", async () => {
+    const lines = await probe("owner@localhost", "get temp", 2);
+    expect(lines.find((l) => l.receipt)?.receipt).toBe("probe-1");
+    const reply = lines.find((l) => l.body);
+    expect(reply?.from).toMatch(/^agent@localhost\//);
+    expect(reply?.body).toMatch(/^temp: -?\d+(\.\d+)? °C/);
+    expect(reply?.thread).toBe("probe-thread-1");
+  });
+
+  it("refuses a look-alike account (Cyrillic o) logged in with slixmpp", async () => {
+    const relay = agent.emulator?.status().actuators.relay;
+    const [reply] = await probe(`${LOOKALIKE}@localhost`, "set relay off");
+    expect(reply?.type).toBe("error");
+    expect(JSON.stringify(reply?.error)).toMatch(/forbidden/);
+    expect(agent.emulator?.status().actuators.relay).toBe(relay);
+  });
+
+  it("alerts operators once, with a receipt request", async () => {
+    const alert =
+      peers.owner!.received.find(
+        (s) => s.is("message") && /ALERT warm/.test(s.getChildText("body") ?? ""),
+      ) ?? (await peers.owner!.next((s) => /ALERT warm/.test(s.getChildText("body") ?? "")));
+    expect(alert.getChild("request", "urn:xmpp:receipts")).toBeDefined();
+  });
+
+  it("backs off a subscriber that does not exist instead of retrying", async () => {
+    await until(() => agent.status().telemetry.bounces >= 1, "a bounce from ghost@localhost");
+    await until(() => agent.status().telemetry.skippedPaused >= 2, "ghost being skipped");
+  });
+
+  it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {
+    await server.stop(true);
+    await until(() => !agent.xmpp.online, "agent offline");
+    await server.start();
+    const started = Date.now();
+    await until(() => agent.xmpp.online, "agent back online", 30_000);
+    const dash = await startPeer(server, "dash", PASSWORD, await readFile(server.caFile, "utf8"));
+    try {
+      // While dash was away its server bounced telemetry and the agent paused it; writing to
+      // the agent shows it is back.
+      const telemetry = dash.next(telemetryFrom(AGENT));
+      await dash.send(AGENT, "ping");
+      await telemetry;
+    } finally {
+      await dash.stop();
+    }
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
