@@ -4,7 +4,8 @@
  * - TLS with an optional private CA, for STARTTLS and direct TLS (see ./tls.ts);
  * - TLS required before authenticating, unless `allowPlaintext`;
  * - SASL: SCRAM-SHA-1, then PLAIN (PLAIN only on an encrypted stream unless `allowPlaintext`);
- *   no ANONYMOUS, no SASL2/FAST (Prosody 0.12 offers neither);
+ *   no ANONYMOUS, no SASL2/FAST (Prosody 0.12 offers neither); SCRAM's PBKDF2 is Node's native
+ *   one (./scram.ts);
  * - no @xmpp/reconnect (fixed 1 s retries, no backoff): XmppConnection owns reconnecting.
  * Stream management, iq caller/callee (with XEP-0199 ping) and resource binding are kept.
  */
@@ -23,9 +24,8 @@ import tcpPlugin from "@xmpp/tcp";
 // @ts-expect-error -- no types published; typed as `Plugin` below.
 import tlsPlugin from "@xmpp/tls";
 // @ts-expect-error -- no types published; typed as `Mechanism` below.
-import scramSha1Plugin from "@xmpp/sasl-scram-sha-1";
-// @ts-expect-error -- no types published; typed as `Mechanism` below.
 import plainPlugin from "@xmpp/sasl-plain";
+import { nativeScramSha1 } from "./scram.js";
 import { TlsCertificateError, TlsRequiredError, asCertificateError, tlsOptions } from "./tls.js";
 import { useDirectTlsOptions, useStartTls, useTlsRequired } from "./tls.js";
 
@@ -37,10 +37,9 @@ type Plugin = (deps: { entity: Client }) => void;
 /** A mechanism plugin registers a SASL mechanism with the factory. */
 type Mechanism = (factory: SASLFactory) => void;
 // Casts from the untyped default exports above; their shapes are the two lines each in
-// node_modules/@xmpp/{tcp,tls,sasl-scram-sha-1,sasl-plain}/index.js.
+// node_modules/@xmpp/{tcp,tls,sasl-plain}/index.js.
 const tcp = tcpPlugin as Plugin;
 const tls = tlsPlugin as Plugin;
-const scramSha1 = scramSha1Plugin as Mechanism;
 const plain = plainPlugin as Mechanism;
 
 export interface XmppClientOptions {
@@ -62,7 +61,25 @@ export interface XmppClientOptions {
 /** What stream management (XEP-0198) reports about each stanza we sent. */
 export interface StreamManagementEvents {
   on(event: "ack" | "fail", listener: (stanza: Element) => void): unknown;
+  off(event: "ack" | "fail", listener: (stanza: Element) => void): unknown;
   removeAllListeners(): unknown;
+  /** The server accepted <enable/>: stanzas sent from now on will be acked or failed. */
+  readonly enabled: boolean;
+}
+
+/**
+ * Resolves when stream management acks `stanza` (acks are cumulative, so everything sent before
+ * it is then confirmed too), or after `timeoutMs`; resolves at once without stream management.
+ */
+export function ackOf(client: XmppClient, stanza: Element, timeoutMs: number): Promise<void> {
+  const sm = client.streamManagement;
+  if (!sm.enabled) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => (clearTimeout(timer), sm.off("ack", onAck), resolve());
+    const onAck = (acked: Element) => acked === stanza && done();
+    const timer = setTimeout(done, timeoutMs);
+    sm.on("ack", onAck);
+  });
 }
 
 export interface XmppClient {
@@ -174,7 +191,7 @@ type Authenticate = (credentials: CredentialsObj, mechanism: string) => Promise<
 function useSasl(features: ReturnType<typeof streamFeatures<Client>>, options: XmppClientOptions) {
   const factory = new SASLFactory();
   // Registration order is preference order: the server's offer is filtered through it.
-  scramSha1(factory);
+  nativeScramSha1(factory);
   plain(factory);
   const { username, password } = options;
   sasl({ streamFeatures: features, saslFactory: factory }, async (done, offered, _fast, entity) => {

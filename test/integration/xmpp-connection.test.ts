@@ -25,19 +25,17 @@ const PEER_PASSWORD = "peer-pw";
 // Each login costs ~0.5 s of SCRAM; a restart test waits for backoff. Generous, not tight.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
-interface CapturedLog {
-  lines: string[];
-  entries: () => { msg?: string; level: number; [k: string]: unknown }[];
-}
-
-function captureLogger(): { log: pino.Logger; captured: CapturedLog } {
+/** A logger writing to memory, to assert on what the agent logs — and never logs. */
+function captureLogger() {
   const lines: string[] = [];
   const sink = new Writable({
     write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()),
   });
-  const entries = () => lines.map((l) => JSON.parse(l) as ReturnType<CapturedLog["entries"]>[0]);
+  type Entry = { msg?: string; level: number; time: number; [k: string]: unknown };
+  const entries = () => lines.map((l) => JSON.parse(l) as Entry);
   return { log: pino({ level: "debug" }, sink), captured: { lines, entries } };
 }
+type CapturedLog = ReturnType<typeof captureLogger>["captured"];
 
 function count(captured: CapturedLog, msg: string): number {
   return captured.entries().filter((e) => e.msg === msg).length;
@@ -133,6 +131,8 @@ describe("XmppConnection with a TLS Prosody", () => {
   ])("comes online over %s trusting the CA given as caPem", async (_name, service) => {
     const { options, captured } = agentOptions(server, { service: service(), caPem });
     const agent = new XmppConnection(options);
+    const failed: Element[] = [];
+    agent.on("sm-failed", (s) => failed.push(s));
     const t0 = performance.now();
     await agent.start();
     const elapsed = Math.round(performance.now() - t0);
@@ -142,8 +142,10 @@ describe("XmppConnection with a TLS Prosody", () => {
     expect(captured.entries().find((e) => e.msg === "xmpp online")).toMatchObject({
       secure: true,
     });
+    await agent.send(chat("nobody@localhost", "sent just before stop"));
     await agent.stop();
     expect(agent.online).toBe(false);
+    expect(failed).toEqual([]); // a clean stop leaves nothing unconfirmed
     expect(captured.lines.join("")).not.toContain(AGENT_PASSWORD);
   });
 
@@ -254,7 +256,7 @@ describe("XmppConnection and a server killed and restarted", () => {
       await server.start();
       const restartedAt = Date.now(); // Prosody's port is open again
       await online;
-      const at = (msg: string) => captured.entries().findLast((e) => e.msg === msg)?.time as number;
+      const at = (msg: string) => captured.entries().findLast((e) => e.msg === msg)?.time ?? NaN;
       const [attemptAt, onlineAt] = [at("xmpp connecting"), at("xmpp online")];
       console.info(
         `[xmpp] online ${onlineAt - restartedAt} ms after prosody restarted ` +
@@ -272,10 +274,13 @@ describe("XmppConnection and a server killed and restarted", () => {
         const body = `reading after restart ${Date.now()}`;
         const received = nextStanza(receiver, (s) => s.getChildText("body") === body);
         const message = chat("receiver@localhost", body);
-        const acked = once(agent, "acked");
+        // Other stanzas (the presence sent on reconnect) may be acked first.
+        const acked = new Promise<Element>((resolve) =>
+          agent.on("acked", (s) => s === message && resolve(s)),
+        );
         await agent.send(message);
         await received;
-        expect((await acked)[0]).toBe(message);
+        expect(await acked).toBe(message);
       } finally {
         await receiver.entity.stop();
       }

@@ -37,7 +37,19 @@ export async function startPeer(
   await client.entity.start();
   // Messages to a bare JID reach only a resource that sent available presence.
   await client.iqCaller.get(xml("query", { xmlns: "jabber:iq:roster" }));
+  // The server echoes our own presence once it has applied it; only then do messages to the
+  // bare JID reach this resource.
+  const self = String(client.entity.jid);
+  const applied = new Promise<void>((resolve) => {
+    const listener = (s: Element) => {
+      if (!s.is("presence") || String(s.attrs.from) !== self) return;
+      client.entity.off("stanza", listener);
+      resolve();
+    };
+    client.entity.on("stanza", listener);
+  });
   await client.entity.send(xml("presence"));
+  await applied;
   let counter = 0;
   return {
     client,
