@@ -12,20 +12,16 @@
 import { EventEmitter } from "node:events";
 import { createBackoff, type Backoff } from "../core/backoff.js";
 import type { Logger } from "../core/logger.js";
-import { AuthenticationError, closeClient, createXmppClient, startClient } from "./client.js";
+import { AuthenticationError, ackOf, closeClient, createXmppClient } from "./client.js";
+import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
-import { handleSubscription, type SubscriptionAudit } from "./roster.js";
+import { handleSubscription, presenceStanza } from "./roster.js";
+import type { Presence, SubscriptionAudit } from "./roster.js";
 import { TlsCertificateError, TlsRequiredError } from "./tls.js";
 
 export { AuthenticationError, TlsCertificateError, TlsRequiredError };
-export type { SubscriptionAudit };
-
-export interface Presence {
-  /** RFC 6121 `<show/>`: away, chat, dnd, xa; absent means available. */
-  show?: string;
-  status: string;
-}
+export type { Presence, SubscriptionAudit };
 
 export interface XmppConnectionOptions {
   service: string;
@@ -130,16 +126,25 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     this.#online = false;
     this.#settle(new Error("XmppConnection stopped before it came online"));
     if (!attempt) return;
-    if (wasOnline) {
-      await attempt.client.entity
-        .send(xml("presence", { type: "unavailable" }))
-        .catch((err: unknown) =>
-          this.#log.warn({ reason: describeFailure(err) }, "xmpp goodbye failed"),
-        );
-    }
+    if (wasOnline) await this.#sayGoodbye(attempt.client);
     if (wasOnline) this.emit("offline", "stopped");
     await discard(attempt);
     this.#log.info("xmpp stopped");
+  }
+
+  /**
+   * Unavailable presence, then a short wait for the server to ack it: after a clean stop the
+   * stanzas sent just before are reported `acked`, not `sm-failed` (which would mean resending).
+   */
+  async #sayGoodbye(client: XmppClient): Promise<void> {
+    const goodbye = xml("presence", { type: "unavailable" });
+    const acked = ackOf(client, goodbye, 2_000);
+    try {
+      await client.entity.send(goodbye);
+      await acked;
+    } catch (err) {
+      this.#log.warn({ reason: describeFailure(err) }, "xmpp goodbye failed");
+    }
   }
 
   async send(stanza: Element): Promise<void> {
@@ -284,12 +289,6 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     if (err) started?.reject(err);
     else started?.resolve();
   }
-}
-
-function presenceStanza({ show, status }: Presence): Element {
-  const children = [xml("status", {}, status)];
-  if (show) children.unshift(xml("show", {}, show));
-  return xml("presence", {}, ...children);
 }
 
 /** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */

@@ -1,5 +1,7 @@
 /**
- * Presence subscriptions (RFC 6121 §3). Who may see the agent's presence is decided by the same
+ * Presence: what the agent announces, and who may see it.
+ *
+ * Subscriptions (RFC 6121 §3). Who may see the agent's presence is decided by the same
  * allow-list that decides who may command it: an allow-listed JID that asks is approved and
  * subscribed back (so presence is mutual and the agent can tell when its operators are around),
  * anyone else is refused. The decision is a pure function so it can be audited and tested apart
@@ -46,4 +48,17 @@ export function handleSubscription(
       xml("presence", { to: from, type: "subscribe" }),
     ],
   };
+}
+
+export interface Presence {
+  /** RFC 6121 `<show/>`: away, chat, dnd, xa; absent means available. */
+  show?: string;
+  status: string;
+}
+
+/** The agent's available presence; sent on every (re)connect and on status changes. */
+export function presenceStanza({ show, status }: Presence): Element {
+  const children = [xml("status", {}, status)];
+  if (show) children.unshift(xml("show", {}, show));
+  return xml("presence", {}, ...children);
 }

@@ -3,13 +3,14 @@
  * classification, TLS options, and the reconnect policy against servers that fail at the TCP
  * level (nothing listening, or listening and never answering).
  */
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { createServer, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { rootCertificates } from "node:tls";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { chooseMechanism, describeFailure, fatalError, xml } from "../../src/xmpp/client.js";
+import { ackOf, chooseMechanism, describeFailure, fatalError, xml } from "../../src/xmpp/client.js";
+import type { XmppClient } from "../../src/xmpp/client.js";
 import {
   AuthenticationError,
   TlsCertificateError,
@@ -96,6 +97,32 @@ describe("fatalError", () => {
     expect(describeFailure(Object.assign(new Error("boom"), { code: "EPIPE" }))).toBe(
       "EPIPE: boom",
     );
+  });
+});
+
+describe("ackOf", () => {
+  // Only the stream-management emitter is used; the rest of the client is irrelevant here.
+  const fakeClient = (enabled: boolean) => {
+    const streamManagement = Object.assign(new EventEmitter(), { enabled });
+    return { client: { streamManagement } as unknown as XmppClient, streamManagement };
+  };
+
+  it("waits for the ack of that very stanza", async () => {
+    const { client, streamManagement } = fakeClient(true);
+    const [mine, other] = [xml("presence"), xml("presence")];
+    let settled = false;
+    const acked = ackOf(client, mine, 5_000).then(() => (settled = true));
+    streamManagement.emit("ack", other);
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    streamManagement.emit("ack", mine);
+    await acked;
+    expect(streamManagement.listenerCount("ack")).toBe(0);
+  });
+
+  it("gives up after the timeout, and does not wait without stream management", async () => {
+    await ackOf(fakeClient(true).client, xml("presence"), 10);
+    await ackOf(fakeClient(false).client, xml("presence"), 60_000);
   });
 });
 
