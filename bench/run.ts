@@ -3,6 +3,7 @@
  * the output can be collected by scripts; warnings go to stderr.
  */
 import { benchCodec, DECODE_TARGET_LINES_PER_S } from "./codec.js";
+import { benchOutbox } from "./outbox.js";
 import { benchXmppPipeline } from "./xmpp-pipeline.js";
 
 type Result = { bench: string } & Record<string, number | string>;
@@ -23,6 +24,10 @@ const MODULES: BenchModule[] = [
   {
     run: benchCodec,
     targets: [{ bench: "decode+validate", metric: "lines_per_s", min: DECODE_TARGET_LINES_PER_S }],
+  },
+  {
+    run: benchOutbox,
+    targets: [{ bench: "outbox steady 100/s", metric: "appends_per_s", min: 95 }],
   },
   { run: benchXmppPipeline, targets: [] },
 ];

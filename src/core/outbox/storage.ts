@@ -1,0 +1,125 @@
+/**
+ * What the outbox engine needs from a disk, and the recovery both storages share: the file store
+ * reads segment files, the memory store reads buffers, and both go through `recover()`.
+ */
+import { Segment } from "./log.js";
+import type { SegmentLog } from "./log.js";
+import { scanRecords } from "./record.js";
+import type { CorruptRegion, OutboxCounters, RecoveryReport } from "./types.js";
+
+export interface Loaded {
+  /** Oldest first; only the last can be empty. */
+  segments: Segment[];
+  /** undefined when there was a cursor file but it could not be read. */
+  cursors: Map<string, number> | undefined;
+  truncatedBytes: number;
+  corrupt: CorruptRegion[];
+}
+
+export interface Storage {
+  readonly counters: OutboxCounters;
+  load(): Promise<Loaded>;
+  /** Appends records to the segment named by `firstSeq`, creating it if needed; durable on return. */
+  append(firstSeq: number, records: readonly Buffer[]): Promise<void>;
+  /** Makes an empty segment exist durably (it carries the numbering when nothing else does). */
+  create(firstSeq: number): Promise<void>;
+  remove(firstSeqs: readonly number[]): Promise<void>;
+  /** Replaces the cursor file atomically. */
+  saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function newCounters(): OutboxCounters {
+  return { records: 0, bytesWritten: 0, writes: 0, fsyncs: 0, cursorWrites: 0 };
+}
+
+export function segmentFileName(firstSeq: number): string {
+  // Zero-padded so that `ls` lists segments in log order.
+  return `seg-${String(firstSeq).padStart(16, "0")}.log`;
+}
+
+export function parseSegmentFileName(name: string): number | undefined {
+  const match = /^seg-(\d+)\.log$/.exec(name);
+  const seq = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(seq) && seq >= 1 ? seq : undefined;
+}
+
+export function encodeCursors(cursors: ReadonlyMap<string, number>): string {
+  return JSON.stringify({ version: 1, sinks: Object.fromEntries(cursors) }) + "\n";
+}
+
+export function decodeCursors(text: string): Map<string, number> | undefined {
+  try {
+    const parsed = JSON.parse(text) as { version?: unknown; sinks?: unknown };
+    if (parsed.version !== 1 || typeof parsed.sinks !== "object" || parsed.sinks === null) {
+      return undefined;
+    }
+    const entries = Object.entries(parsed.sinks as Record<string, unknown>);
+    if (!entries.every(([, v]) => Number.isSafeInteger(v) && (v as number) >= 0)) return undefined;
+    return new Map(entries as Array<[string, number]>);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How recovery reads and repairs one storage's segments. */
+export interface RecoverySource {
+  /** Segment names (first seqs), ascending. */
+  firstSeqs: readonly number[];
+  read(firstSeq: number): Promise<Buffer>;
+  truncate(firstSeq: number, length: number): Promise<void>;
+  remove(firstSeq: number): Promise<void>;
+}
+
+/**
+ * Scans every segment in order, cuts invalid tails and deletes empty segments except the last,
+ * whose name still carries the numbering when everything else is gone.
+ */
+export async function recover(source: RecoverySource): Promise<Omit<Loaded, "cursors">> {
+  const segments: Segment[] = [];
+  const corrupt: CorruptRegion[] = [];
+  let truncatedBytes = 0;
+  let lastSeq = 0;
+  for (const [i, firstSeq] of source.firstSeqs.entries()) {
+    const data = await source.read(firstSeq);
+    const scan = scanRecords(data, lastSeq);
+    const file = segmentFileName(firstSeq);
+    corrupt.push(...scan.corrupt.map((c) => ({ file, ...c })));
+    if (scan.validEnd < data.length) {
+      truncatedBytes += data.length - scan.validEnd;
+      await source.truncate(firstSeq, scan.validEnd);
+    }
+    if (scan.records.length === 0 && i < source.firstSeqs.length - 1) {
+      await source.remove(firstSeq);
+      continue;
+    }
+    const segment = new Segment(firstSeq, scan.validEnd);
+    for (const record of scan.records) segment.add(record.entry);
+    lastSeq = segment.lastSeq ?? lastSeq;
+    segments.push(segment);
+  }
+  return { segments, truncatedBytes, corrupt };
+}
+
+/**
+ * Numbers are never handed out twice: past the last record, past every cursor (a sink may have
+ * acked records that were lost since), and at least the name of the newest segment file.
+ */
+export function firstFreeSeq(loaded: Loaded): number {
+  const lastRecord = loaded.segments.reduce((max, s) => Math.max(max, s.lastSeq ?? 0), 0);
+  const cursors = [...(loaded.cursors?.values() ?? [])];
+  const newestFile = loaded.segments[loaded.segments.length - 1]?.firstSeq ?? 1;
+  return Math.max(lastRecord + 1, ...cursors.map((c) => c + 1), newestFile);
+}
+
+export function recoveryReport(loaded: Loaded, log: SegmentLog): RecoveryReport {
+  const lost = log.missingAfter((log.firstSeq ?? log.end + 1) - 1);
+  return {
+    segments: loaded.segments.length,
+    entries: log.entryCount,
+    truncatedBytes: loaded.truncatedBytes,
+    corrupt: loaded.corrupt,
+    lostSeqs: lost.reduce((n, [from, to]) => n + to - from + 1, 0),
+    cursorsReset: loaded.cursors === undefined,
+  };
+}
