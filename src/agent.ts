@@ -16,6 +16,7 @@ import { bareJid } from "./core/jid.js";
 import type { Logger } from "./core/logger.js";
 import { RateLimiter } from "./core/rate-limit.js";
 import type { Reading } from "./core/reading.js";
+import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
 import { devicePresence } from "./presence.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
@@ -189,15 +190,10 @@ export class Agent {
       this.telemetry.offer(reading);
       for (const event of this.alerts.observe(reading)) this.sendAlert(event);
     });
-    this.link.on("state", (state, reason) => {
-      log.info({ device: state }, reason);
+    logLinkEvents(this.link, log);
+    this.link.on("state", () => {
       this.xmpp.updatePresence().catch((e: Error) => log.debug(`presence not sent: ${e.message}`));
     });
-    this.link.on("wire-error", (e) => log.warn({ wireError: e.code }, e.detail));
-    this.link.on("protocol-error", (p) => log.warn({ problem: p.kind }, p.detail));
-    this.link.on("gap", (g) =>
-      log.warn({ gap: g }, `${g.missing} readings lost on the serial line`),
-    );
     this.xmpp.on("stanza", (stanza) => void this.onStanza(stanza));
     this.xmpp.on("online", () => this.flushAlerts());
     this.xmpp.on("subscription", (d) =>

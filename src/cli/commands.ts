@@ -19,7 +19,7 @@ const HELP = `Usage: iot-agent <command> [options]
 
 Commands:
   run --config FILE   run the agent
-  demo       run the device emulator and watch its readings: no hardware needed
+  demo       a private XMPP server, the emulated device, the agent and a console: no hardware needed
   emulate    run a device emulator on a pseudo-terminal (stands in for a board)
   monitor    print the readings of a device on a serial port
   check-config FILE   validate a configuration file without connecting anywhere

@@ -1,72 +1,114 @@
 /**
- * `iot-agent demo`: the emulated device on a pseudo-terminal and the agent's serial link on the
- * other end, with a few faults injected, so the whole device side can be watched with no board.
+ * `iot-agent demo` (`npm run demo`): the whole system on one machine with no hardware and no
+ * account anywhere: a private Prosody, the agent with its device emulator, and a console logged
+ * in as the device's owner. Everything is stopped and removed on the way out.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import {
-  DeviceEmulator,
-  parseFault,
-  scheduleFaults,
-} from "../../firmware-bridge/emulator/index.js";
 import type { Logger } from "../core/logger.js";
-import { SerialLink } from "../device/serial-link.js";
+import { demoBanner } from "../demo/banner.js";
+import { DemoConsole } from "../demo/console.js";
+import { startEnvironment, type DemoEnvironment } from "../demo/environment.js";
+import { catchCtrlC } from "../demo/interrupt.js";
+import { ensurePrerequisites } from "../demo/prerequisites.js";
 import { parseCount } from "./args.js";
 import type { CliIo } from "./io.js";
-import { watchLink } from "./monitor.js";
 
 export const DEMO_HELP = `Usage: iot-agent demo [options]
 
-Starts an emulated environment node on a pseudo-terminal and reads it through the agent's serial
-link: readings as JSON lines on stdout, link events on stderr. The relay and the LED are switched
-once the device is online; a corrupt line every 20 lines, a reboot after 8 s and a 1.5 s unplug
-every 15 s show the link recovering.
+Runs everything on this machine, on 127.0.0.1 and in a temporary folder: a private Prosody XMPP
+server with throwaway accounts, the agent reading an emulated device, and a console logged in as
+the device's owner. Telemetry, replies and alerts scroll by; what you type (help, status,
+get temp, set relay on...) is sent to the agent. /quit, Ctrl-D or Ctrl-C stops it all.
+
+Needs prosody, openssl and socat: installed with apt-get when run as root, otherwise the command
+to install them is printed (exit code 2).
 
 Options:
-  --count N     exit after N readings (default: run until Ctrl-C)
-  --rate HZ     readings per second (default 2)
-  --calm        no injected faults
+  --no-console  no prompt: print what the owner receives until --count or Ctrl-C
+  --count N     stop after N telemetry messages (default: run until stopped)
   -h, --help    show this help
 `;
 
-const DEMO_FAULTS = ["corrupt:every=20", "reboot:after=8,midline=1", "unplug:every=15,ms=1500"];
+interface DemoOptions {
+  interactive: boolean;
+  limit: number | undefined;
+}
 
-export async function runDemo(argv: string[], io: CliIo, log: Logger): Promise<number> {
+function parseDemoArgs(argv: string[]): DemoOptions | "help" {
   const { values } = parseArgs({
     args: argv,
     options: {
+      "no-console": { type: "boolean", default: false },
       count: { type: "string" },
-      rate: { type: "string", default: "2" },
-      calm: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
-  if (values.help) {
+  if (values.help) return "help";
+  const limit = values.count === undefined ? undefined : parseCount("--count", values.count);
+  return { interactive: !values["no-console"], limit };
+}
+
+export async function runDemo(argv: string[], io: CliIo, log: Logger): Promise<number> {
+  const options = parseDemoArgs(argv);
+  if (options === "help") {
     io.out(DEMO_HELP);
     return 0;
   }
-  const limit = values.count === undefined ? Infinity : parseCount("--count", values.count);
-  const rateHz = parseCount("--rate", values.rate);
-  const dir = await mkdtemp(join(tmpdir(), "iot-agent-demo-"));
-  const path = join(dir, "ttyEMU");
-  const emulator = await DeviceEmulator.start({ link: path, rateHz });
-  const plans = values.calm ? [] : DEMO_FAULTS.map(parseFault);
-  const cancelFaults = scheduleFaults(emulator, plans, (e) => log.error(e.message));
-  emulator.on("fault", (f) => log.info({ fault: f.kind }, `emulator: ${f.detail}`));
-  log.info({ path }, `emulated device on ${path}`);
+  const ready = await ensurePrerequisites({ io });
+  if (ready !== 0) return ready;
+  // SIGINT/SIGTERM (io.signal) or Ctrl-C typed on the terminal: both end the demo cleanly.
+  const interrupt = new AbortController();
+  const abort = () => interrupt.abort();
+  io.signal?.addEventListener("abort", abort, { once: true });
+  if (io.signal?.aborted) abort();
+  const releaseKeys = catchCtrlC(process.stdin, abort);
   try {
-    const link = new SerialLink({ path, reconnect: { initialMs: 200, maxMs: 2000 } });
-    const sets: Array<[string, string]> = [
-      ["relay", "on"],
-      ["led", "blink"],
-    ];
-    return await watchLink(link, { sets, limit, io, log });
+    return await runEnvironment(options, { ...io, signal: interrupt.signal }, log);
   } finally {
-    cancelFaults();
-    await emulator.stop();
-    await rm(dir, { recursive: true, force: true });
+    releaseKeys();
+    io.signal?.removeEventListener("abort", abort);
   }
+}
+
+async function runEnvironment(options: DemoOptions, io: CliIo, log: Logger): Promise<number> {
+  io.err("Starting Prosody, the device emulator and the agent...\n");
+  const env = await startEnvironment(log);
+  try {
+    if (io.signal?.aborted) return 0;
+    io.out(demoBanner(env, options.interactive));
+    return await converse(env, options, io);
+  } finally {
+    await env.destroy().catch((e: Error) => io.err(`iot-agent demo: cleanup: ${e.message}\n`));
+    io.err(`Demo stopped; ${env.dir} removed.\n`);
+  }
+}
+
+/** Runs the console until it is done or the process is interrupted, then lets the agent leave. */
+async function converse(env: DemoEnvironment, options: DemoOptions, io: CliIo): Promise<number> {
+  const owner = await DemoConsole.start({
+    service: env.server.service,
+    domain: env.server.domain,
+    username: "owner",
+    password: env.accounts.owner.password,
+    caPem: await readFile(env.server.caFile, "utf8"),
+    agentJid: env.accounts.agent.jid,
+    io,
+    ...(options.interactive ? { input: process.stdin } : {}),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+  });
+  const interrupted = new Promise<number>((resolve) => {
+    if (io.signal?.aborted) resolve(0);
+    io.signal?.addEventListener("abort", () => resolve(0), { once: true });
+  });
+  const code = await Promise.race([owner.done, interrupted]);
+  try {
+    // The agent leaves first, while the console still listens: its unavailable presence shows.
+    await env.stopAgent();
+    await owner.agentGone(2_000);
+  } finally {
+    await owner.stop();
+  }
+  return code;
 }

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import type { Reading } from "../core/reading.js";
 import type { Logger } from "../core/logger.js";
+import { logLinkEvents } from "../device/link-logging.js";
 import { SerialLink } from "../device/serial-link.js";
 import { UsageError, parseBaud, parseCount } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -68,9 +69,9 @@ export async function runMonitor(argv: string[], io: CliIo, log: Logger): Promis
 
 /**
  * Runs a link until `limit` readings or the abort signal: readings as JSON lines on stdout,
- * everything else logged. Shared by `monitor` and `demo`.
+ * everything else logged.
  */
-export function watchLink(
+function watchLink(
   link: SerialLink,
   options: { sets: Array<[string, string]>; limit: number; io: CliIo; log: Logger },
 ): Promise<number> {
@@ -96,21 +97,4 @@ export function watchLink(
     io.signal?.addEventListener("abort", () => finish(0), { once: true });
     link.start();
   });
-}
-
-export function logLinkEvents(link: SerialLink, log: Logger): void {
-  link.on("state", (state, reason) => log.info({ state }, reason));
-  link.on("hello", (device, { rebooted }) =>
-    log.info(
-      { device, rebooted },
-      `device ${device.id} online${rebooted ? " after a reboot" : ""}`,
-    ),
-  );
-  link.on("wire-error", (e) => log.warn({ wireError: e.code }, e.detail));
-  link.on("protocol-error", (p) => log.warn({ problem: p.kind }, p.detail));
-  link.on("gap", (g) => log.warn({ gap: g }, `${g.missing} readings missing after seq ${g.after}`));
-  link.on("device-error", (f) =>
-    log.warn({ deviceError: f.code, sensor: f.sensor }, f.msg ?? f.code),
-  );
-  link.on("log", (f) => log.info({ deviceLog: f.level }, f.msg));
 }

@@ -1,160 +1,16 @@
 /**
- * A private Prosody for tests: its own config, certificate and data in a temp dir, listening on a
- * free loopback port. Accounts are made with `prosodyctl --config`, as an operator would.
+ * The private Prosody now lives in src/demo/prosody.ts (the demo runs on it); tests import it from
+ * here. The helpers below only make sense in tests: they spy on or impersonate a server.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { createServer as createTlsServer } from "node:tls";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { createServer as createTlsServer } from "node:tls";
+import type { ProsodyServer } from "../../src/demo/prosody.js";
 
-const run = promisify(execFile);
-
-export interface ProsodyServer {
-  readonly domain: string;
-  readonly port: number;
-  readonly service: string;
-  /** `xmpps://` service of the direct-TLS port, when started with `directTls`. */
-  readonly directTlsService: string | undefined;
-  /** The self-signed certificate clients must trust (NODE_EXTRA_CA_CERTS, slixmpp ca_certs). */
-  readonly caFile: string;
-  readonly dir: string;
-  register(user: string, password: string): Promise<void>;
-  start(): Promise<void>;
-  /** SIGTERM and wait; `hard` sends SIGKILL instead. */
-  stop(hard?: boolean): Promise<void>;
-  /** Stop, remove everything. */
-  destroy(): Promise<void>;
-  log(): string;
-}
-
-export interface ProsodyOptions {
-  /** false: no certificate, no STARTTLS, plaintext allowed (for testing TLS enforcement). */
-  tls?: boolean;
-  /** Also listen for direct TLS (XEP-0368, `xmpps://`) on a second port. */
-  directTls?: boolean;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-function config(dir: string, port: number, tls: boolean, directTlsPort?: number): string {
-  const modules = ["roster", "saslauth", ...(tls ? ["tls"] : []), "disco", "ping", "posix"];
-  modules.push("carbons", "pep", "smacks", "admin_shell");
-  return `
-run_as_root = true
-data_path = "${dir}/data"
-pidfile = "${dir}/prosody.pid"
-admin_socket = "${dir}/prosody.sock"
-interfaces = { "127.0.0.1" }
-c2s_ports = { ${port} }
-c2s_direct_tls_ports = { ${directTlsPort ?? ""} }
-s2s_ports = { }
-component_ports = { }
-http_ports = { }
-https_ports = { }
-allow_registration = false
-c2s_require_encryption = ${tls}
-authentication = "internal_hashed"
-default_iteration_count = 4096
-log = { { levels = { min = "info" }, to = "console" } }
-modules_enabled = { ${modules.map((m) => `"${m}"`).join("; ")} }
-modules_disabled = { "s2s"; "offline" }
-${tls ? `ssl = { certificate = "${dir}/certs/localhost.crt"; key = "${dir}/certs/localhost.key" }` : ""}
-VirtualHost "localhost"
-Component "pubsub.localhost" "pubsub"
-`;
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
-}
-
-export async function startProsody(options: ProsodyOptions = {}): Promise<ProsodyServer> {
-  const { tls = true, directTls = false } = options;
-  const dir = await mkdtemp(join(tmpdir(), "iot-prosody-"));
-  const port = await freePort();
-  const directTlsPort = directTls ? await freePort() : undefined;
-  await mkdir(join(dir, "data"));
-  await mkdir(join(dir, "certs"));
-  const cfg = join(dir, "prosody.cfg.lua");
-  await writeFile(cfg, config(dir, port, tls, directTlsPort));
-  const caFile = join(dir, "certs", "localhost.crt");
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "3650",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost",
-    "-keyout",
-    join(dir, "certs", "localhost.key"),
-    "-out",
-    caFile,
-  ]);
-  let child: ChildProcess | undefined;
-  let output = "";
-  const server: ProsodyServer = {
-    domain: "localhost",
-    port,
-    service: `xmpp://127.0.0.1:${port}`,
-    directTlsService: directTlsPort ? `xmpps://127.0.0.1:${directTlsPort}` : undefined,
-    caFile,
-    dir,
-    async register(user, password) {
-      await run("prosodyctl", ["--config", cfg, "register", user, "localhost", password]);
-    },
-    async start() {
-      child = spawn("prosody", ["--config", cfg, "-F"], { stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-      child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-      const deadline = Date.now() + 10_000;
-      for (const p of [port, ...(directTlsPort ? [directTlsPort] : [])]) {
-        while (!(await portOpen(p))) {
-          if (Date.now() > deadline || child.exitCode !== null) {
-            throw new Error(`prosody did not open port ${p}:\n${output}`);
-          }
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    },
-    async stop(hard = false) {
-      const c = child;
-      child = undefined;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill(hard ? "SIGKILL" : "SIGTERM");
-      await exited;
-    },
-    async destroy() {
-      await server.stop(true);
-      await rm(dir, { recursive: true, force: true });
-    },
-    log: () => output,
-  };
-  process.once("exit", () => child?.kill("SIGKILL"));
-  return server;
-}
+export { freePort, startProsody } from "../../src/demo/prosody.js";
+export type { ProsodyOptions, ProsodyServer } from "../../src/demo/prosody.js";
 
 /** A TCP relay to `targetPort` that records what clients send, to see what reached the wire. */
 export async function recordingProxy(targetPort: number) {
