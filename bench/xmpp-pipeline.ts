@@ -10,7 +10,7 @@ import { Agent } from "../src/agent.js";
 import { loadConfig } from "../src/config/load.js";
 import { createLogger } from "../src/core/logger.js";
 import { parseReadingIds } from "../src/xmpp/sensordata.js";
-import { startProsody, type ProsodyServer } from "../test/support/prosody.js";
+import { startProsody, type ProsodyServer } from "../src/demo/prosody.js";
 import { startPeer } from "../test/support/xmpp-peer.js";
 
 type Result = { bench: string } & Record<string, number | string>;

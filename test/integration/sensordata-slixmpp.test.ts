@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Reading } from "../../src/core/reading.js";
 import { startProsody, type ProsodyServer } from "../support/prosody.js";
+import { sampleReading } from "../support/stanza-fixtures.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const url = (path: string) => pathToFileURL(join(ROOT, path)).href;
@@ -143,18 +144,12 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-const reading: Reading = {
-  device: "envnode-01",
-  boot: "b7f3",
-  seq: 1523,
-  receivedAt: Date.UTC(2025, 0, 2, 3, 4, 5, 678),
-  values: [
-    { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
-    { sensor: "rssi", kind: "num", value: -61 },
-    { sensor: "door", kind: "enum", value: "closed" },
-    { sensor: "motion", kind: "bool", value: false },
-  ],
-};
+const reading: Reading = sampleReading([
+  { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
+  { sensor: "rssi", kind: "num", value: -61 },
+  { sensor: "door", kind: "enum", value: "closed" },
+  { sensor: "motion", kind: "bool", value: false },
+]);
 
 describe("XEP-0323 telemetry from @xmpp/client, read by slixmpp", () => {
   it("slixmpp's xep_0323 stanzas see the node, timestamp, fields and our reading ids", async () => {

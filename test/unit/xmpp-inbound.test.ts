@@ -1,18 +1,10 @@
 /** classifyInbound: stanzas as they arrive from the stream, and what the agent makes of them. */
-import { Parser, type Element } from "@xmpp/xml";
 import { describe, expect, it } from "vitest";
 import { classifyInbound } from "../../src/xmpp/inbound.js";
 import { chatReply, receiptFor, stanzaError, withReceiptRequest } from "../../src/xmpp/stanzas.js";
+import { parseStanza } from "../support/stanza-fixtures.js";
 
-/** Parse XML the way @xmpp/client does: as a child of a jabber:client stream. */
-function parse(stanza: string): Element {
-  const parser = new Parser();
-  let out: Element | undefined;
-  parser.on("element", (el: Element) => (out = el));
-  parser.write(`<stream:stream xmlns='jabber:client' xmlns:stream='x'>${stanza}`);
-  if (!out) throw new Error(`no element in ${stanza}`);
-  return out;
-}
+const parse = parseStanza;
 
 const FROM = "alice@example.org/phone";
 const classify = (stanza: string) => classifyInbound(parse(stanza));

@@ -1,6 +1,5 @@
 /** XEP-0323 `<fields>` and `<reading>` identity: exact XML, strict parsing, round trips. */
 import { xml } from "@xmpp/client";
-import { Parser, type Element } from "@xmpp/xml";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Reading } from "../../src/core/reading.js";
@@ -13,29 +12,16 @@ import {
   sensorDataFields,
   type SensorDataErrorCode,
 } from "../../src/xmpp/sensordata.js";
+import { parseStanza, sampleReading } from "../support/stanza-fixtures.js";
 
-/** Parse XML the way @xmpp/client does: as a child of a jabber:client stream. */
-function parse(stanza: string): Element {
-  const parser = new Parser();
-  let out: Element | undefined;
-  parser.on("element", (el: Element) => (out = el));
-  parser.write(`<stream:stream xmlns='jabber:client' xmlns:stream='x'>${stanza}`);
-  if (!out) throw new Error(`no element in ${stanza}`);
-  return out;
-}
+const parse = parseStanza;
 
-const reading: Reading = {
-  device: "envnode-01",
-  boot: "b7f3",
-  seq: 1523,
-  receivedAt: Date.UTC(2025, 0, 2, 3, 4, 5, 678),
-  values: [
-    { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
-    { sensor: "rssi", kind: "num", value: -61 },
-    { sensor: "door", kind: "enum", value: "closed" },
-    { sensor: "motion", kind: "bool", value: true },
-  ],
-};
+const reading: Reading = sampleReading([
+  { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
+  { sensor: "rssi", kind: "num", value: -61 },
+  { sensor: "door", kind: "enum", value: "closed" },
+  { sensor: "motion", kind: "bool", value: true },
+]);
 
 describe("sensorDataFields", () => {
   it("writes one node and timestamp per reading, one element per value", () => {

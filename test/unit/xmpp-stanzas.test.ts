@@ -12,18 +12,13 @@ import {
   telemetryMessage,
   withReceiptRequest,
 } from "../../src/xmpp/stanzas.js";
+import { sampleReading } from "../support/stanza-fixtures.js";
 
-const reading: Reading = {
-  device: "envnode-01",
-  boot: "b7f3",
-  seq: 1523,
-  receivedAt: Date.UTC(2025, 0, 2, 3, 4, 5, 678),
-  values: [
-    { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
-    { sensor: "hum", kind: "num", value: 40.2, unit: "%" },
-    { sensor: "door", kind: "enum", value: "closed" },
-  ],
-};
+const reading: Reading = sampleReading([
+  { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
+  { sensor: "hum", kind: "num", value: 40.2, unit: "%" },
+  { sensor: "door", kind: "enum", value: "closed" },
+]);
 
 describe("telemetryMessage", () => {
   it("carries a body, the XEP-0323 fields and the reading id", () => {
