@@ -3,6 +3,8 @@
  * config loader can say why a JID was refused instead of just "invalid". Full PRECIS preparation
  * is the server's job; these catch the mistakes people make when typing a JID into a file.
  */
+import { bareJid } from "../core/jid.js";
+
 const MAX_PART_BYTES = 1023;
 
 // RFC 7622 §3.3.1 forbids these in a localpart; whitespace and controls are never valid there.
@@ -37,11 +39,19 @@ export function resourceProblem(resource: string): string | undefined {
   return tooLong(resource, "resource");
 }
 
-/** A bare JID is `localpart@domain`: the address of an account, whichever client it uses. */
+/**
+ * A bare JID is `localpart@domain`: the address of an account, whichever client it uses. The
+ * checks above explain the common mistakes; the agent's own normalisation (core/jid.ts) has the
+ * last word, so that nothing the configuration accepts is refused by the access list at start.
+ */
 export function bareJidProblem(jid: string): string | undefined {
   const at = jid.indexOf("@");
   const slash = jid.indexOf("/", at + 1);
   if (slash >= 0) return "drop the /resource (access is granted to an account, not one client)";
   if (at < 0) return "the JID has no localpart@";
-  return localpartProblem(jid.slice(0, at)) ?? domainProblem(jid.slice(at + 1));
+  const problem = localpartProblem(jid.slice(0, at)) ?? domainProblem(jid.slice(at + 1));
+  if (problem !== undefined) return problem;
+  return bareJid(jid) === undefined
+    ? "it holds characters RFC 7622 does not allow in a JID (e.g. ligatures or invisible ones)"
+    : undefined;
 }

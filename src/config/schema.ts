@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from "node:path";
 import { z } from "zod";
+import { bareJid as normalizeBareJid } from "../core/jid.js";
 import { bareJidProblem, domainProblem, localpartProblem, resourceProblem } from "./jid.js";
 import { suggestKey } from "./messages.js";
 
@@ -103,9 +104,10 @@ const absolutePath = checked("an absolute path", (p) =>
 const sensorName = z.string().regex(SENSOR_NAME, {
   error: "expected a sensor name like temp ([a-z][a-z0-9_]*, at most 16 characters)",
 });
-// Lowercased because JIDs compare case-insensitively and incoming stanzas are matched against them.
-const bareJid = checked("a bare JID localpart@domain", bareJidProblem).transform((jid) =>
-  jid.toLowerCase(),
+// Normalised the way incoming senders are (core/jid.ts), so duplicates are found here, with a
+// line number, rather than by the access list at start-up.
+const bareJid = checked("a bare JID localpart@domain", bareJidProblem).transform(
+  (jid) => normalizeBareJid(jid) ?? jid,
 );
 
 export const secretRefSchema = strict(

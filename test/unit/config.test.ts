@@ -112,6 +112,16 @@ describe("parseConfig", () => {
       'agent.yaml:13:14 access.allow[1].jid: expected each JID once, found "owner@example.org" again (first at [0])',
     ],
     [
+      "a duplicated JID (fullwidth letters, the same account after normalisation)",
+      { 13: "    - { jid: ｏｗｎｅｒ@example.org, role: operator }" },
+      'agent.yaml:13:14 access.allow[1].jid: expected each JID once, found "owner@example.org" again (first at [0])',
+    ],
+    [
+      "a JID with a character RFC 7622 refuses (a ligature)",
+      { 13: "    - { jid: ﬁle@example.org, role: operator }" },
+      'agent.yaml:13:14 access.allow[1].jid: expected a bare JID localpart@domain, found "ﬁle@example.org"; it holds characters RFC 7622 does not allow',
+    ],
+    [
       "an unknown role",
       { 13: "    - { jid: ops@example.org, role: root }" },
       'agent.yaml:13:37 access.allow[1].role: expected one of viewer, operator, admin, found "root"',
