@@ -207,13 +207,14 @@ export class Agent {
     try {
       if (!stanza.is("message")) return;
       const message = classifyInbound(stanza);
-      // Whoever writes to us is reachable again: resume telemetry to them if it was paused.
-      if (message.kind === "chat" && message.from)
-        this.health.recovered(bareJid(message.from) ?? "");
       switch (message.kind) {
         case "chat":
-        case "oversized":
+        case "oversized": {
+          // Whoever writes to us is reachable again: resume telemetry to them if it was paused.
+          const from = bareJid(message.from);
+          if (from) this.health.recovered(from);
           return await this.chat.handle(message, stanza);
+        }
         case "error": {
           const from = bareJid(message.from);
           if (from) this.telemetry.bounced(from, message.condition);
