@@ -36,6 +36,7 @@ xmpp:
   password: { env: BENCH_AGENT_PASSWORD }
   tls: { caFile: ${server.caFile} }
 device: { port: ${join(dir, "ttyBENCH")}, emulate: true }
+outbox: { dir: ${join(dir, "outbox")} }
 access:
   allow: [ { jid: owner@localhost, role: admin } ]
 telemetry:

@@ -8,10 +8,12 @@ import type { Element } from "@xmpp/xml";
 import { DeviceEmulator } from "../firmware-bridge/emulator/index.js";
 import type { AgentConfig } from "./config/schema.js";
 import { AccessList } from "./core/access.js";
-import { AlertEngine, type AlertEvent } from "./core/alerts.js";
+import { AlertEngine } from "./core/alerts.js";
 import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
 import { DeliveryFilter } from "./core/delivery-policy.js";
+import { Outbox, type OutboxEntry } from "./core/outbox/index.js";
+import { OutboxRelay, type RelayStats } from "./core/relay.js";
 import { bareJid } from "./core/jid.js";
 import type { Logger } from "./core/logger.js";
 import { RateLimiter } from "./core/rate-limit.js";
@@ -19,11 +21,11 @@ import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
 import { devicePresence } from "./presence.js";
+import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
 import { classifyInbound } from "./xmpp/inbound.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
-import { chatReply, withReceiptRequest } from "./xmpp/stanzas.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
 
@@ -42,12 +44,20 @@ export interface AgentStatus {
   lastReading: Reading | undefined;
   link: SerialLink["stats"];
   telemetry: XmppTelemetry["stats"];
+  relay: RelayStats;
+  outbox: {
+    /** Readings not yet confirmed by the XMPP server. */
+    pending: number;
+    /** Readings dropped unsent by the size or age bound, or found damaged on disk. */
+    dropped: number;
+    bytes: number;
+    /** Readings the outbox could not store (disk errors): never accepted, so never sent. */
+    refused: number;
+  };
 }
 
 export class Agent {
-  private alertCounter = 0;
-  /** Alerts raised while XMPP was down; they are sent once per crossing, so they must wait. */
-  private readonly pendingAlerts: Element[] = [];
+  private refused = 0;
 
   private constructor(
     /** The last accepted reading, shared with the commands that report it. */
@@ -56,10 +66,12 @@ export class Agent {
     readonly link: SerialLink,
     readonly xmpp: XmppConnection,
     private readonly telemetry: XmppTelemetry,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
     private readonly health: RecipientHealth,
     private readonly chat: ChatCommands,
-    private readonly access: AccessList,
     private readonly alerts: AlertEngine,
+    private readonly alertSender: AlertSender,
     /** The built-in device emulator when `device.emulate` is set (demo, tests). */
     readonly emulator: DeviceEmulator | undefined,
   ) {}
@@ -102,20 +114,33 @@ export class Agent {
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
-    const telemetry = new XmppTelemetry({
-      send,
-      subscribers,
-      filter: new DeliveryFilter({
+    const filter = () =>
+      new DeliveryFilter({
         policies: config.telemetry.sensors,
         fallback: config.telemetry.default,
-      }),
+      });
+    const telemetry = new XmppTelemetry({
+      connection: xmpp,
+      subscribers,
+      filters: { live: filter(), replay: filter() },
       health,
+      device: () => link.device,
+      log,
+    });
+    const outbox = await openOutbox(config, log);
+    const relay = new OutboxRelay({
+      sink: outbox.sink(XMPP_SINK),
+      transport: telemetry,
       batch: {
         maxReadings: config.telemetry.batch.maxReadings,
         maxDelayMs: config.telemetry.batch.maxDelaySeconds * 1000,
       },
-      device: () => link.device,
+      catchUp: {
+        messagesPerSecond: config.telemetry.catchUp.stanzasPerSecond,
+        readingsPerDelivery: config.telemetry.catchUp.readingsPerStanza,
+      },
       log,
+      now,
     });
     const seen: { latest?: Reading } = {};
     const device: DeviceControl = {
@@ -154,14 +179,24 @@ export class Agent {
       link,
       xmpp,
       telemetry,
+      outbox,
+      relay,
       health,
       chat,
-      access,
       new AlertEngine(config.alerts),
+      new AlertSender({ connection: xmpp, access, log }),
       emulator,
     );
     agent.wire();
-    await xmpp.start();
+    relay.start();
+    try {
+      await xmpp.start();
+    } catch (error) {
+      relay.stop();
+      await outbox.close();
+      await emulator?.stop();
+      throw error;
+    }
     link.start();
     return agent;
   }
@@ -173,33 +208,70 @@ export class Agent {
       lastReading: this.seen.latest,
       link: this.link.stats,
       telemetry: this.telemetry.stats,
+      relay: this.relay.stats,
+      outbox: {
+        pending: this.outbox.sink(XMPP_SINK).pending,
+        dropped: this.outbox.sink(XMPP_SINK).dropped,
+        bytes: this.outbox.stats.bytes,
+        refused: this.refused,
+      },
     };
   }
 
-  /** Unavailable presence first, so watchers see the agent leave, then the device side. */
+  /**
+   * Unavailable presence first, so watchers see the agent leave (the server confirms what was
+   * sent before it), then the device side, then the outbox with its cursors.
+   */
   async stop(): Promise<void> {
+    this.relay.stop();
     await this.xmpp.stop();
     await this.link.stop();
     await this.emulator?.stop();
+    await this.relay.idle();
+    await this.outbox.close();
   }
 
   private wire(): void {
     const { log } = this.options;
     this.link.on("reading", (reading) => {
       this.seen.latest = reading;
-      this.telemetry.offer(reading);
-      for (const event of this.alerts.observe(reading)) this.sendAlert(event);
+      this.accept(reading);
+      for (const event of this.alerts.observe(reading)) this.alertSender.raise(event);
     });
     logLinkEvents(this.link, log);
     this.link.on("state", () => {
       this.xmpp.updatePresence().catch((e: Error) => log.debug(`presence not sent: ${e.message}`));
     });
     this.xmpp.on("stanza", (stanza) => void this.onStanza(stanza));
-    this.xmpp.on("online", () => this.flushAlerts());
+    this.xmpp.on("online", () => {
+      this.relay.pump();
+      this.alertSender.flush();
+    });
     this.xmpp.on("subscription", (d) =>
       log.info({ from: d.from }, `presence subscription: ${d.kind}`),
     );
     this.xmpp.on("error", (e) => log.error({ err: e }, `XMPP stopped: ${e.message}`));
+  }
+
+  /** A reading counts as accepted once it is durable in the outbox; only then is it relayed. */
+  private accept(reading: Reading): void {
+    const { log } = this.options;
+    this.outbox.append(reading).then(
+      (entry: OutboxEntry) => {
+        log.debug(
+          { device: reading.device, boot: reading.boot, seq: reading.seq, entry: entry.seq },
+          "reading accepted",
+        );
+        this.relay.offer(entry);
+      },
+      (error: Error) => {
+        this.refused += 1;
+        log.error(
+          { err: error, device: reading.device, boot: reading.boot, seq: reading.seq },
+          `reading not stored, so not accepted: ${error.message}`,
+        );
+      },
+    );
   }
 
   private async onStanza(stanza: Element): Promise<void> {
@@ -229,24 +301,26 @@ export class Agent {
       log.error({ err: error }, "failed to handle an incoming stanza");
     }
   }
+}
 
-  /** Alerts go to operators and admins, with a XEP-0184 receipt request. */
-  private sendAlert(event: AlertEvent): void {
-    this.options.log.warn({ alert: event.rule, type: event.type, value: event.value }, event.text);
-    for (const jid of this.access.withRole("operator")) {
-      const id = `alert-${++this.alertCounter}`;
-      this.pendingAlerts.push(withReceiptRequest(chatReply({ to: jid, id, body: event.text })));
-    }
-    // Bounded: a flapping sensor during a long outage keeps the newest alerts.
-    this.pendingAlerts.splice(0, Math.max(0, this.pendingAlerts.length - 100));
-    if (this.xmpp.online) this.flushAlerts();
-  }
+const XMPP_SINK = "xmpp";
 
-  private flushAlerts(): void {
-    for (const stanza of this.pendingAlerts.splice(0)) {
-      this.xmpp.send(stanza).catch((e: Error) => {
-        this.options.log.warn({ to: stanza.attrs.to as string }, `alert not sent: ${e.message}`);
-      });
-    }
-  }
+/** Opens the outbox, saying what recovery found and what the bounds dropped. */
+async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
+  const { dir, maxMegabytes, segmentKilobytes, maxAgeHours } = config.outbox;
+  const outbox = await Outbox.open(dir, {
+    sinks: [XMPP_SINK],
+    maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
+    segmentBytes: Math.floor(segmentKilobytes * 1024),
+    ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
+    onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
+    onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),
+  });
+  const { recovery } = outbox;
+  const damaged = recovery.truncatedBytes > 0 || recovery.corrupt.length > 0 || recovery.lostSeqs;
+  log[damaged ? "warn" : "info"](
+    { dir, pending: outbox.sink(XMPP_SINK).pending, ...recovery },
+    "outbox opened",
+  );
+  return outbox;
 }

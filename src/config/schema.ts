@@ -205,6 +205,21 @@ const telemetry = strict({
     maxReadings: count.default(1),
     maxDelaySeconds: z.number().min(0).default(0),
   }).prefault({}),
+  catchUp: strict({
+    stanzasPerSecond: z.number().positive().default(20),
+    readingsPerStanza: count.default(20),
+  }).prefault({}),
+});
+
+const outbox = strict({
+  dir: absolutePath,
+  maxMegabytes: z.number().positive().default(64),
+  segmentKilobytes: z.number().min(4).default(1024),
+  maxAgeHours: z.number().positive().optional(),
+}).superRefine((o, ctx) => {
+  if (o.maxMegabytes * 1024 >= 2 * o.segmentKilobytes) return;
+  const message = `expected at least two segments (2 × segmentKilobytes = ${2 * o.segmentKilobytes} KiB)`;
+  ctx.addIssue({ code: "custom", path: ["maxMegabytes"], message });
 });
 
 const alert = strict({
@@ -227,6 +242,7 @@ export const agentConfigSchema = strict({
   device,
   access: access.prefault({}),
   telemetry: telemetry.prefault({}),
+  outbox,
   alerts: z
     .array(alert)
     .superRefine(unique("alert name", (a: { name: string }) => a.name, "name"))

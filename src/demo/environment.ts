@@ -64,6 +64,8 @@ telemetry:
   default: { mode: interval, intervalSeconds: 3 }
   sensors:
     door: { mode: change, deadband: 0 }
+# Readings wait here, on disk, until the server confirmed them.
+outbox: { dir: ${join(dir, "outbox")} }
 alerts:
   - { name: ${a.name}, sensor: ${a.sensor}, above: ${a.above}, forSeconds: ${a.forSeconds} }
 log:

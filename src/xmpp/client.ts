@@ -65,6 +65,8 @@ export interface StreamManagementEvents {
   removeAllListeners(): unknown;
   /** The server accepted <enable/>: stanzas sent from now on will be acked or failed. */
   readonly enabled: boolean;
+  /** <enable/> went out: stanzas sent from now on are queued for an ack (or a failure). */
+  readonly enableSent: boolean;
 }
 
 /**

@@ -16,11 +16,15 @@ import { AuthenticationError, ackOf, closeClient, createXmppClient } from "./cli
 import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
+import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
 import { handleSubscription, presenceStanza } from "./roster.js";
 import type { Presence, SubscriptionAudit } from "./roster.js";
 import { TlsCertificateError, TlsRequiredError } from "./tls.js";
 
-export { AuthenticationError, TlsCertificateError, TlsRequiredError };
+const SM_NS = "urn:xmpp:sm:3";
+const ACK_REQUEST_MS = 50;
+
+export { AuthenticationError, TlsCertificateError, TlsRequiredError, UnconfirmedStanzaError };
 export type { Presence, SubscriptionAudit };
 
 export interface XmppConnectionOptions {
@@ -62,6 +66,10 @@ export type XmppConnectionEvents = {
 /** One connection attempt and, if it succeeds, the session it carries. */
 interface Attempt {
   client: XmppClient;
+  /** sendAcked() stanzas the server has not confirmed yet. */
+  acks: AckTracker;
+  /** A pending `<r/>`, see #requestAck. */
+  ackRequest?: NodeJS.Timeout;
   /** It reached online, so there is a session to close and stream-management state to flush. */
   session: boolean;
   lastError?: Error;
@@ -154,6 +162,40 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   }
 
   /**
+   * Sends, and resolves once the server confirmed it handled the stanza (XEP-0198 `<a h=…/>`):
+   * the point from which the server, not the agent, is responsible for it. Rejects with
+   * UnconfirmedStanzaError when the stream ends first. A server without stream management gives
+   * no confirmation; then the completed write is all there is, and the session start says so.
+   */
+  sendAcked(stanza: Element): Promise<void> {
+    const attempt = this.#online ? this.#attempt : undefined;
+    if (!attempt) return Promise.reject(new UnconfirmedStanzaError("not online"));
+    const sm = attempt.client.streamManagement;
+    if (!sm.enabled && !sm.enableSent) return attempt.client.entity.send(stanza);
+    const confirmed = attempt.acks.track(stanza);
+    attempt.client.entity.send(stanza).then(
+      () => this.#requestAck(attempt),
+      (err: unknown) => attempt.acks.failed(stanza, describeFailure(err)),
+    );
+    return confirmed;
+  }
+
+  /**
+   * Asks for an `<a/>` within ACK_REQUEST_MS of a stanza. xmpp.js asks only once the stream has
+   * been quiet for 250 ms, which a steady flow of readings never is.
+   */
+  #requestAck(attempt: Attempt): void {
+    if (attempt.ackRequest !== undefined) return;
+    attempt.ackRequest = setTimeout(() => {
+      attempt.ackRequest = undefined;
+      if (this.#attempt !== attempt || !this.#online) return;
+      attempt.client.entity.send(xml("r", { xmlns: SM_NS })).catch((err: unknown) => {
+        this.#log.debug({ reason: describeFailure(err) }, "xmpp ack request not sent");
+      });
+    }, ACK_REQUEST_MS);
+  }
+
+  /**
    * Re-sends presence with the current status (e.g. after a device state change). Offline it
    * does nothing: every (re)connect sends the then-current presence anyway.
    */
@@ -182,7 +224,12 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #newAttempt(): Attempt {
     // The client reads only its own fields (service, domain, credentials, caPem, allowPlaintext).
     const client = createXmppClient(this.#options);
-    const attempt: Attempt = { client, session: false, unwire: () => undefined };
+    const attempt: Attempt = {
+      client,
+      acks: new AckTracker(),
+      session: false,
+      unwire: () => undefined,
+    };
     attempt.unwire = this.#wire(attempt);
     return attempt;
   }
@@ -198,8 +245,14 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const onDisconnect = () => this.#lost(attempt);
     entity.on("stanza", onStanza);
     entity.on("disconnect", onDisconnect);
-    streamManagement.on("ack", (stanza) => this.emit("acked", stanza));
-    streamManagement.on("fail", (stanza) => this.emit("sm-failed", stanza));
+    streamManagement.on("ack", (stanza) => {
+      attempt.acks.confirmed(stanza);
+      this.emit("acked", stanza);
+    });
+    streamManagement.on("fail", (stanza) => {
+      attempt.acks.failed(stanza, "the stream ended");
+      this.emit("sm-failed", stanza);
+    });
     return () => {
       entity.off("stanza", onStanza);
       entity.off("disconnect", onDisconnect);
@@ -220,7 +273,15 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
           "(allowPlaintext is on; never use it outside a test network)",
       );
     }
-    this.#log.info({ jid, secure: entity.isSecure() }, "xmpp online");
+    const sm = attempt.client.streamManagement;
+    const confirmed = sm.enabled || sm.enableSent;
+    this.#log.info({ jid, secure: entity.isSecure(), streamManagement: confirmed }, "xmpp online");
+    if (!confirmed) {
+      this.#log.warn(
+        "the server offers no stream management (XEP-0198): readings leave the outbox once " +
+          "written to the connection, and those in transit when it drops can be lost",
+      );
+    }
     await this.updatePresence().catch((err: unknown) => {
       this.#log.warn({ reason: describeFailure(err) }, "xmpp initial presence failed");
     });
@@ -294,5 +355,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 /** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */
 async function discard(attempt: Attempt): Promise<void> {
   attempt.unwire();
+  clearTimeout(attempt.ackRequest);
   await closeClient(attempt.client, attempt.session);
+  // Whatever the client did not report (a close that failed half-way) is unconfirmed too.
+  attempt.acks.failAll("the session was closed");
 }

@@ -11,6 +11,7 @@ import { formatDecimal, readingIdElements, sensorDataFields } from "./sensordata
 export const RECEIPTS_NS = "urn:xmpp:receipts";
 export const STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export const REPLY_NS = "urn:xmpp:reply:0";
+export const DELAY_NS = "urn:xmpp:delay";
 
 /** RFC 6120 §8.3.2 error types. */
 export const STANZA_ERROR_TYPES = ["auth", "cancel", "continue", "modify", "wait"] as const;
@@ -60,6 +61,11 @@ export interface TelemetryOptions {
   type?: TelemetryType;
   /** seqnr to echo when answering a XEP-0323 request; unsolicited pushes send "0". */
   seqnr?: string;
+  /**
+   * Sent late (replayed after an outage): XEP-0203 `<delay>` with this time (ms since the
+   * epoch), so clients show when the reading was taken and can tell replay from live.
+   */
+  delayedSince?: number;
 }
 
 function attr(el: Element, name: string): string | undefined {
@@ -84,6 +90,9 @@ export function telemetryMessage(options: TelemetryOptions): Element {
     xml("body", {}, body),
     fields,
     ...readingIdElements(readings),
+    ...(options.delayedSince === undefined
+      ? []
+      : [xml("delay", { xmlns: DELAY_NS, stamp: new Date(options.delayedSince).toISOString() })]),
   );
 }
 

@@ -44,6 +44,7 @@ describe("iot-agent run", () => {
   password: { env: IOT_AGENT_XMPP_PASSWORD }
   tls: { caFile: ${server.caFile} }
 device: { port: ${join(dir, "ttyRUN")}, emulate: true }
+outbox: { dir: ${join(dir, "outbox")} }
 access:
   allow: [ { jid: owner@localhost, role: admin } ]
 telemetry:

@@ -50,6 +50,7 @@ access:
   strangers: error
 telemetry:
   subscribers: [ dash@localhost, ghost@localhost ]
+outbox: { dir: ${join(dir, "outbox")} }
 alerts:
   - { name: warm, sensor: temp, above: -40, forSeconds: 0 }
 `;

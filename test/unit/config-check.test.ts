@@ -52,6 +52,7 @@ describe("check-config", () => {
       "xmpp: { domain: lab.local, username: pi, password: { env: IOT_AGENT_XMPP_PASSWORD },",
       "        tls: { allowPlaintext: true } }",
       "device: { port: /tmp/ttyV0, emulate: true }",
+      "outbox: { dir: /var/lib/iot-agent/outbox }",
       "",
     ].join("\n");
     await writeFile(path, text);

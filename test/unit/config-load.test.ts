@@ -31,6 +31,7 @@ function yaml(password: string, extra: string[] = []): string {
     "  port: /dev/ttyACM0",
     "access:",
     "  allow: [{ jid: owner@example.org, role: admin }]",
+    "outbox: { dir: /var/lib/iot-agent/outbox }",
     "",
   ].join("\n");
 }

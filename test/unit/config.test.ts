@@ -29,6 +29,7 @@ const BASE = [
   /* 21 */ "alerts:",
   /* 22 */ "  - { name: too-hot, sensor: temp, above: 30, forSeconds: 60 }",
   /* 23 */ "log: { level: info }",
+  /* 24 */ "outbox: { dir: /var/lib/iot-agent/outbox }",
 ];
 
 /** BASE with the given 1-based lines replaced. */
@@ -86,7 +87,7 @@ describe("parseConfig", () => {
       "an unknown top-level key",
       { 23: "logging: { level: info }" },
       "agent.yaml:23:1 logging: unknown key; expected one of xmpp, device, access, telemetry, " +
-        "alerts, log (did you mean log?)",
+        "outbox, alerts, log (did you mean log?)",
     ],
     [
       "a JID with a resource",
@@ -196,6 +197,21 @@ describe("parseConfig", () => {
       "an unknown strangers policy",
       { 14: "  strangers: ignore" },
       'agent.yaml:14:14 access.strangers: expected one of error, silence, found "ignore"',
+    ],
+    [
+      "a missing outbox",
+      { 24: "# no outbox" },
+      "agent.yaml:1:1 outbox: expected a mapping, found nothing (the key is missing)",
+    ],
+    [
+      "a relative outbox directory",
+      { 24: "outbox: { dir: var/outbox }" },
+      'agent.yaml:24:16 outbox.dir: expected an absolute path, found "var/outbox"; relative paths',
+    ],
+    [
+      "an outbox bound smaller than two segments",
+      { 24: "outbox: { dir: /x, maxMegabytes: 1, segmentKilobytes: 1024 }" },
+      "agent.yaml:24:34 outbox.maxMegabytes: expected at least two segments (2 × segmentKilobytes = 2048 KiB), found 1",
     ],
     [
       "a relative password file",

@@ -101,6 +101,26 @@ export function outboxContract(name: string, makeFixture: () => Promise<OutboxFi
       expect(sink.pending).toBe(6);
     });
 
+    it("takes a live entry out of turn; next() skips it, or hands it out in place if requeued", async () => {
+      const outbox = await start();
+      const sink = outbox.sink("xmpp");
+      await appendMany(outbox, 1, 8);
+      expect(seqsOf(sink, 2)).toEqual([1, 2]);
+      expect(sink.take(6)?.reading).toEqual(reading(6));
+      expect(sink.take(7)?.seq).toBe(7);
+      expect(sink.take(6)).toBeUndefined(); // already in flight
+      expect(sink.take(99)).toBeUndefined(); // never appended
+      expect(seqsOf(sink, 3)).toEqual([3, 4, 5]);
+      sink.requeue([7]); // not reached by next() yet: it comes back in its place
+      sink.ack(6);
+      expect(sink.take(6)).toBeUndefined(); // acked
+      expect(seqsOf(sink)).toEqual([7, 8]);
+      sink.requeue([4, 2]);
+      expect(seqsOf(sink)).toEqual([2, 4]);
+      for (const seq of [1, 2, 3, 4, 5, 7, 8]) sink.ack(seq);
+      expect([sink.cursor, sink.pending, sink.inFlight]).toEqual([8, 0, 0]);
+    });
+
     it("advances the cursor over the contiguous acked prefix only", async () => {
       const outbox = await start();
       const sink = outbox.sink("xmpp");

@@ -76,6 +76,16 @@ export class SinkState implements OutboxSink {
     return taken.map(toEntry);
   }
 
+  take(seq: number): OutboxEntry | undefined {
+    this.hooks.assertOpen("take");
+    if (seq <= this.cursorSeq || this.acked.has(seq) || this.flying.has(seq)) return undefined;
+    const entry = this.log.firstAtOrAfter(seq);
+    if (entry?.seq !== seq) return undefined;
+    this.requeued = this.requeued.filter((s) => s !== seq);
+    this.flying.add(seq);
+    return toEntry(entry);
+  }
+
   ack(seq: number): void {
     if (!Number.isSafeInteger(seq)) throw new OutboxUsageError(`sink ${this.name}: ack(${seq})`);
     this.hooks.assertOpen("ack");
@@ -95,7 +105,8 @@ export class SinkState implements OutboxSink {
     let moved = false;
     for (const seq of seqs === undefined ? [...this.flying] : [...seqs]) {
       if (!this.flying.delete(seq)) continue;
-      this.requeued.push(seq);
+      // Taken out of turn (take()) and not reached by next() yet: next() will hand it out in order.
+      if (seq < this.frontier) this.requeued.push(seq);
       moved = true;
     }
     if (!moved) return;
@@ -186,7 +197,7 @@ export class SinkState implements OutboxSink {
     if (taken.length >= limit) return;
     for (const entry of this.log.from(Math.max(this.frontier, this.cursorSeq + 1))) {
       this.frontier = entry.seq + 1;
-      if (!this.acked.has(entry.seq)) taken.push(entry);
+      if (!this.acked.has(entry.seq) && !this.flying.has(entry.seq)) taken.push(entry);
       if (taken.length >= limit) return;
     }
   }

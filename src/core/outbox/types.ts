@@ -26,6 +26,12 @@ export interface OutboxSink {
    */
   next(limit: number): OutboxEntry[];
   /**
+   * Puts one entry in flight out of turn (a live reading sent ahead of a backlog), or returns
+   * undefined when it is acked, in flight or gone. next() skips it while it is in flight; if it
+   * is requeued before next() reached it, next() hands it out again in its place.
+   */
+  take(seq: number): OutboxEntry | undefined;
+  /**
    * The peer confirmed `seq`. Acks may come in any order; the durable cursor advances over the
    * contiguous acked prefix. Acking twice, or acking a dropped entry, is a no-op.
    */
