@@ -53,6 +53,9 @@ export interface AgentStatus {
     bytes: number;
     /** Readings the outbox could not store (disk errors): never accepted, so never sent. */
     refused: number;
+    /** Disk activity since start: readings stored, and fsyncs of every kind. */
+    records: number;
+    fsyncs: number;
   };
 }
 
@@ -214,6 +217,8 @@ export class Agent {
         dropped: this.outbox.sink(XMPP_SINK).dropped,
         bytes: this.outbox.stats.bytes,
         refused: this.refused,
+        records: this.outbox.stats.records,
+        fsyncs: this.outbox.stats.fsyncs,
       },
     };
   }
@@ -307,11 +312,12 @@ const XMPP_SINK = "xmpp";
 
 /** Opens the outbox, saying what recovery found and what the bounds dropped. */
 async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
-  const { dir, maxMegabytes, segmentKilobytes, maxAgeHours } = config.outbox;
+  const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
   const outbox = await Outbox.open(dir, {
     sinks: [XMPP_SINK],
     maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
     segmentBytes: Math.floor(segmentKilobytes * 1024),
+    commitWindowMs: commitMilliseconds,
     ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
     onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
     onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),
