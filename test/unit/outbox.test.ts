@@ -101,6 +101,28 @@ export function outboxContract(name: string, makeFixture: () => Promise<OutboxFi
       expect(sink.pending).toBe(6);
     });
 
+    it("hands out entries of closed segments intact, before and after a restart", async () => {
+      const outbox = await start({ segmentBytes: 1024, maxBytes: 1 << 20 });
+      await appendMany(outbox, 1, 40);
+      expect(outbox.stats.segments).toBeGreaterThan(5);
+      const sink = outbox.sink("xmpp");
+      expect(sink.take(3)?.reading).toEqual(reading(3));
+      const entries = sink.next(100);
+      expect(entries.map((e) => e.reading)).toEqual(
+        range(1, 40)
+          .filter((s) => s !== 3)
+          .map(reading),
+      );
+      await outbox.close();
+      const again = await start({ segmentBytes: 1024, maxBytes: 1 << 20 });
+      expect(
+        again
+          .sink("mqtt")
+          .next(100)
+          .map((e) => e.reading),
+      ).toEqual(range(1, 40).map(reading));
+    });
+
     it("takes a live entry out of turn; next() skips it, or hands it out in place if requeued", async () => {
       const outbox = await start();
       const sink = outbox.sink("xmpp");

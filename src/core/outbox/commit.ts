@@ -62,7 +62,8 @@ export function planCommit(
       oldestAt = Infinity;
     }
     oldestAt = Math.min(oldestAt, pending.at);
-    group.items.push({ pending, record, entry: { seq, at: pending.at, payload } });
+    const entry = { seq, at: pending.at, offset: bytes, size: record.length, payload };
+    group.items.push({ pending, record, entry });
     bytes += record.length;
     seq++;
   }

@@ -9,6 +9,7 @@
  * - the cursor file is replaced by write-temp, fsync, rename, fsync-directory, so a reader sees
  *   the old file or the new one, never a mix.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -110,6 +111,26 @@ export class FileStorage implements Storage {
 
   async close(): Promise<void> {
     await this.closeSegment();
+  }
+
+  readRange(firstSeq: number, offset: number, length: number): Buffer {
+    const path = this.path(firstSeq);
+    const buf = Buffer.alloc(length);
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "r");
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    } catch (cause) {
+      throw new OutboxIoError("read", path, offset, cause);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   private path(firstSeq: number): string {

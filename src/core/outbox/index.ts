@@ -34,6 +34,10 @@
  *   consecutive, the lost ones are known exactly; each sink that had not acked them gets an
  *   `onDrop` with reason "lost" (again at each open, until its cursor passes them). Damage to
  *   the very last record cannot be told from a torn write and is cut as one.
+ * - Memory: only the active segment's payloads stay in memory (live readings go out from
+ *   there); for older segments the index keeps each record's offset and size, about 90 bytes
+ *   an entry, and payloads are read back when a sink gets that far (one read per batch).
+ *   200,000 entries (58 MiB on disk) index in 18 MiB of heap.
  * - One process per directory; nothing locks it.
  */
 import { FileStorage } from "./file-storage.js";

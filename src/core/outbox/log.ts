@@ -1,7 +1,9 @@
 /**
- * The in-memory index of the retained segments. Entries keep their payload as the JSON string
- * that was written, so memory stays close to the size on disk (bounded by `maxBytes`) and a sink
- * gets freshly parsed objects it cannot use to alter the stored copy.
+ * The in-memory index of the retained segments. Entries of the active segment keep their payload
+ * as the JSON string that was written (live readings are handed out from memory); older
+ * segments keep only where each record is, and payloads are read back from the file on demand.
+ * A full 64 MiB outbox thus costs a few MiB of memory, not several times its size. Sinks get
+ * freshly parsed objects they cannot use to alter the stored copy.
  */
 import type { StoredEntry } from "./record.js";
 
@@ -19,6 +21,11 @@ export class Segment {
 
   get lastSeq(): number | undefined {
     return this.entries[this.entries.length - 1]?.seq;
+  }
+
+  /** Drops the payloads held in memory; they stay on disk. */
+  evict(): void {
+    for (const entry of this.entries) entry.payload = undefined;
   }
 
   add(entry: StoredEntry): void {
@@ -55,6 +62,7 @@ export class SegmentLog {
   constructor(segments: Segment[], end: number) {
     this.segments = segments;
     this.end = end;
+    for (const segment of segments.slice(0, -1)) segment.evict();
   }
 
   get active(): Segment | undefined {
@@ -85,8 +93,17 @@ export class SegmentLog {
     return undefined;
   }
 
+  /** Makes `segment` the active one; the previous one is closed, its payloads left on disk. */
   push(segment: Segment): void {
+    this.active?.evict();
     this.segments.push(segment);
+  }
+
+  /** The segment holding `seq`, if any. */
+  segmentOf(seq: number): Segment | undefined {
+    return this.segments.find(
+      (s) => s.lastSeq !== undefined && s.lastSeq >= seq && s.firstSeq <= seq,
+    );
   }
 
   shift(): Segment | undefined {

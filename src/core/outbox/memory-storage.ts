@@ -45,6 +45,11 @@ export class MemoryStorage implements Storage {
     return Promise.resolve();
   }
 
+  readRange(firstSeq: number, offset: number, length: number): Buffer {
+    const data = this.disk.segments.get(firstSeq) ?? Buffer.alloc(0);
+    return Buffer.from(data.subarray(offset, offset + length));
+  }
+
   create(firstSeq: number): Promise<void> {
     this.ensure(firstSeq);
     return Promise.resolve();

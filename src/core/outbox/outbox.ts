@@ -12,7 +12,7 @@ import { applyGroup, MAX_READING_BYTES, planCommit, SerialQueue } from "./commit
 import type { PendingAppend } from "./commit.js";
 import { SinkState } from "./sink.js";
 import type { SinkHooks } from "./sink.js";
-import { firstFreeSeq, recoveryReport } from "./storage.js";
+import { firstFreeSeq, readPayloads, recoveryReport } from "./storage.js";
 import type { Loaded, Storage } from "./storage.js";
 import type { DropEvent, DropReason, Outbox, OutboxEntry, OutboxOptions } from "./types.js";
 import type { OutboxSink, OutboxStats, RecoveryReport } from "./types.js";
@@ -258,6 +258,7 @@ class LogOutbox implements Outbox {
       assertOpen: (op) => {
         if (this.closing) throw new OutboxClosedError(op);
       },
+      payloads: (entries) => readPayloads(this.log, this.storage, entries),
       beforeNext: () => {
         this.dropExpired();
         if (this.removals.length > 0) this.background(() => this.persist());

@@ -17,11 +17,18 @@ export const HEADER_BYTES = 8;
 /** Far above any reading a serial line can carry; bounds what a damaged length can claim. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** An entry as held in memory: the payload stays serialized until a sink asks for it. */
+/**
+ * An entry as held in memory: where its record is in the segment file and, while its segment is
+ * the active one, the serialized payload. Older payloads are read back from the file when a sink
+ * asks for them, so a full outbox costs memory per entry, not per byte.
+ */
 export interface StoredEntry {
   readonly seq: number;
   readonly at: number;
-  readonly payload: string;
+  /** The record's offset in its segment file, and its size (header included). */
+  readonly offset: number;
+  readonly size: number;
+  payload: string | undefined;
 }
 
 export interface DecodedPayload {
@@ -137,5 +144,15 @@ function readRecordAt(buf: Buffer, offset: number, lastSeq: number): ScannedReco
   const payload = buf.toString("utf8", offset + HEADER_BYTES, end);
   const decoded = decodePayload(payload);
   if (!decoded || decoded.seq <= lastSeq) return undefined;
-  return { offset, size: end - offset, entry: { seq: decoded.seq, at: decoded.at, payload } };
+  const size = end - offset;
+  return { offset, size, entry: { seq: decoded.seq, at: decoded.at, offset, size, payload } };
+}
+
+/** The payload of the `size`-byte record at `offset` of `buf`, if it passes its CRC. */
+export function payloadAt(buf: Buffer, offset: number, size: number): string | undefined {
+  if (offset < 0 || offset + size > buf.length || size <= HEADER_BYTES) return undefined;
+  const length = buf.readUInt32LE(offset);
+  if (length !== size - HEADER_BYTES) return undefined;
+  if (buf.readUInt32LE(offset + 4) !== checksum(buf, offset, length)) return undefined;
+  return buf.toString("utf8", offset + HEADER_BYTES, offset + size);
 }

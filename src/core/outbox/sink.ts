@@ -15,6 +15,8 @@ export interface SinkHooks {
   /** Lets the outbox drop expired segments before entries are handed out. */
   beforeNext(): void;
   cursorMoved(): void;
+  /** The payloads of `entries`, from memory or read back from disk. */
+  payloads(entries: readonly StoredEntry[]): string[];
 }
 
 export interface SinkLoss {
@@ -72,8 +74,9 @@ export class SinkState implements OutboxSink {
     this.hooks.beforeNext();
     const taken = this.takeRequeued(limit);
     this.takeFresh(limit, taken);
+    const payloads = this.hooks.payloads(taken);
     for (const entry of taken) this.flying.add(entry.seq);
-    return taken.map(toEntry);
+    return taken.map((stored, i) => toEntry(stored, payloads[i]));
   }
 
   take(seq: number): OutboxEntry | undefined {
@@ -81,9 +84,10 @@ export class SinkState implements OutboxSink {
     if (seq <= this.cursorSeq || this.acked.has(seq) || this.flying.has(seq)) return undefined;
     const entry = this.log.firstAtOrAfter(seq);
     if (entry?.seq !== seq) return undefined;
+    const [payload] = this.hooks.payloads([entry]);
     this.requeued = this.requeued.filter((s) => s !== seq);
     this.flying.add(seq);
-    return toEntry(entry);
+    return toEntry(entry, payload);
   }
 
   ack(seq: number): void {
@@ -203,8 +207,8 @@ export class SinkState implements OutboxSink {
   }
 }
 
-function toEntry(stored: StoredEntry): OutboxEntry {
-  const decoded = decodePayload(stored.payload);
+function toEntry(stored: StoredEntry, payload: string | undefined): OutboxEntry {
+  const decoded = payload === undefined ? undefined : decodePayload(payload);
   // Payloads were validated when written or recovered; this guards against a bug, not the disk.
   if (!decoded) throw new OutboxError(`outbox entry ${stored.seq} has an invalid payload`);
   return { seq: decoded.seq, at: decoded.at, reading: decoded.reading };

@@ -4,7 +4,9 @@
  */
 import { Segment } from "./log.js";
 import type { SegmentLog } from "./log.js";
-import { scanRecords } from "./record.js";
+import { OutboxError } from "./errors.js";
+import { payloadAt, scanRecords } from "./record.js";
+import type { StoredEntry } from "./record.js";
 import type { CorruptRegion, OutboxCounters, RecoveryReport } from "./types.js";
 
 export interface Loaded {
@@ -24,6 +26,12 @@ export interface Storage {
   /** Makes an empty segment exist durably (it carries the numbering when nothing else does). */
   create(firstSeq: number): Promise<void>;
   remove(firstSeqs: readonly number[]): Promise<void>;
+  /**
+   * `length` bytes at `offset` of the segment named by `firstSeq`. Synchronous: sinks take
+   * entries synchronously, and this reads a few KiB of a file written earlier (usually still in
+   * the page cache).
+   */
+  readRange(firstSeq: number, offset: number, length: number): Buffer;
   /** Replaces the cursor file atomically. */
   saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
   close(): Promise<void>;
@@ -122,4 +130,52 @@ export function recoveryReport(loaded: Loaded, log: SegmentLog): RecoveryReport 
     lostSeqs: lost.reduce((n, [from, to]) => n + to - from + 1, 0),
     cursorsReset: loaded.cursors === undefined,
   };
+}
+
+/**
+ * The payloads of `entries` (ascending seqs), from memory where the log still holds them, else
+ * from disk with one read per run of adjacent records of one segment.
+ */
+export function readPayloads(
+  log: SegmentLog,
+  storage: Storage,
+  entries: readonly StoredEntry[],
+): string[] {
+  const payloads: string[] = [];
+  let i = 0;
+  while (i < entries.length) {
+    const first = entries[i] as StoredEntry;
+    if (first.payload !== undefined) {
+      payloads.push(first.payload);
+      i++;
+      continue;
+    }
+    const segment = log.segmentOf(first.seq);
+    if (!segment) throw new OutboxError(`outbox entry ${first.seq} is no longer held`);
+    let end = i + 1;
+    for (let prev = first; end < entries.length; end++) {
+      const next = entries[end] as StoredEntry;
+      const adjacent =
+        next.offset === prev.offset + prev.size && next.seq <= (segment.lastSeq ?? 0);
+      if (!adjacent || next.payload !== undefined) break;
+      prev = next;
+    }
+    const last = entries[end - 1] as StoredEntry;
+    const buf = storage.readRange(
+      segment.firstSeq,
+      first.offset,
+      last.offset + last.size - first.offset,
+    );
+    for (const entry of entries.slice(i, end)) {
+      const payload = payloadAt(buf, entry.offset - first.offset, entry.size);
+      if (payload === undefined) {
+        throw new OutboxError(
+          `outbox entry ${entry.seq} no longer reads back from ${segmentFileName(segment.firstSeq)} at offset ${entry.offset}`,
+        );
+      }
+      payloads.push(payload);
+    }
+    i = end;
+  }
+  return payloads;
 }
