@@ -17,6 +17,8 @@ import type { OutboxEntry, OutboxSink } from "./outbox/index.js";
 
 export type Lane = "live" | "replay";
 
+const READ_RETRY_MS = 5_000;
+
 export interface RelayTransport {
   /** Whether deliveries can be attempted now; the relay is kicked when this turns true. */
   readonly ready: boolean;
@@ -106,8 +108,14 @@ export class OutboxRelay {
   /** Hands out what the lanes and the pacing allow. Call when the transport comes up. */
   pump(): void {
     if (!this.#running || !this.#o.transport.ready) return;
-    this.#pumpLiveQueue();
-    this.#pumpSink();
+    try {
+      this.#pumpLiveQueue();
+      this.#pumpSink();
+    } catch (error) {
+      // A payload that no longer reads back from disk: say so, and try again in a while.
+      this.#o.log.error({ err: error }, "telemetry relay cannot read the outbox");
+      this.#wakeAt(this.#o.now() + READ_RETRY_MS);
+    }
   }
 
   #pumpLiveQueue(): void {
