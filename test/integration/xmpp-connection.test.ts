@@ -13,6 +13,7 @@ import {
   AuthenticationError,
   TlsCertificateError,
   TlsRequiredError,
+  UnconfirmedStanzaError,
   XmppConnection,
   type SubscriptionAudit,
   type XmppConnectionOptions,
@@ -246,10 +247,14 @@ describe("XmppConnection and a server killed and restarted", () => {
         agent.on("sm-failed", (stanza) => stanza === unacked && resolve());
       });
       const offline = once(agent, "offline");
-      await agent.send(unacked);
+      const confirmation = agent.sendAcked(unacked).then(
+        () => "confirmed",
+        (error: unknown) => error,
+      );
       await server.stop(true); // SIGKILL: no stream close, no ack for the message above
       expect((await offline)[0]).toBeTypeOf("string");
       await smFailed;
+      expect(await confirmation).toBeInstanceOf(UnconfirmedStanzaError);
 
       const online = once(agent, "online");
       await sleep(1_500); // let a few reconnect attempts fail against the dead port
@@ -278,9 +283,9 @@ describe("XmppConnection and a server killed and restarted", () => {
         const acked = new Promise<Element>((resolve) =>
           agent.on("acked", (s) => s === message && resolve(s)),
         );
-        await agent.send(message);
-        await received;
+        await agent.sendAcked(message); // resolves on the server's <a h=…/>, not on the write
         expect(await acked).toBe(message);
+        await received;
       } finally {
         await receiver.entity.stop();
       }
