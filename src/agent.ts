@@ -25,6 +25,7 @@ import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
 import { classifyInbound } from "./xmpp/inbound.js";
+import { registerIqHandlers } from "./xmpp/iq-handlers.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
@@ -113,6 +114,7 @@ export class Agent {
       log,
       presence: () => devicePresence(link),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
+      setup: (client) => registerIqHandlers(client),
     });
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);

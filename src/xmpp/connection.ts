@@ -43,6 +43,8 @@ export interface XmppConnectionOptions {
   isAllowed?: (bareJid: string) => boolean;
   /** One attempt (TCP, TLS, SASL, bind) must reach online within this, ms. Default 30 s. */
   attemptTimeoutMs?: number;
+  /** Called with each new client before it connects, e.g. to register IQ handlers. */
+  setup?: (client: XmppClient) => void;
 }
 
 // A type alias, not an interface: EventEmitter<T> needs T to be assignable to Record<keyof T, ...>.
@@ -224,6 +226,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #newAttempt(): Attempt {
     // The client reads only its own fields (service, domain, credentials, caPem, allowPlaintext).
     const client = createXmppClient(this.#options);
+    this.#options.setup?.(client);
     const attempt: Attempt = {
       client,
       acks: new AckTracker(),

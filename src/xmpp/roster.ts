@@ -8,6 +8,7 @@
  * from the connection that carries out its replies.
  */
 import { jid, xml, type Element } from "./client.js";
+import { capsElement } from "./disco.js";
 
 export type SubscriptionDecision =
   | { kind: "approve"; from: string; replies: Element[] }
@@ -56,9 +57,12 @@ export interface Presence {
   status: string;
 }
 
-/** The agent's available presence; sent on every (re)connect and on status changes. */
+/**
+ * The agent's available presence; sent on every (re)connect and on status changes. It carries
+ * the XEP-0115 capabilities hash, so clients learn what the agent supports without asking.
+ */
 export function presenceStanza({ show, status }: Presence): Element {
-  const children = [xml("status", {}, status)];
+  const children = [xml("status", {}, status), capsElement()];
   if (show) children.unshift(xml("show", {}, show));
   return xml("presence", {}, ...children);
 }

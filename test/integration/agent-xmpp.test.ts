@@ -96,35 +96,26 @@ interface ProbeLine {
   receipt: string | null;
 }
 
-/** Sends one chat message with Debian's slixmpp and returns what came back. */
-function probe(jid: string, text: string, expect = 1): Promise<ProbeLine[]> {
-  const args = [
-    "test/support/xmpp_probe.py",
-    jid,
-    PASSWORD,
-    "--server",
-    `127.0.0.1:${server.port}`,
-    "--ca",
-    server.caFile,
-    "--send",
-    AGENT,
-    text,
-    "--expect",
-    String(expect),
-    "--timeout",
-    "20",
-  ];
+/** Runs a slixmpp script (Debian's python3-slixmpp) and parses its JSON lines. */
+function python<T>(script: string, args: string[]): Promise<T[]> {
+  const common = ["--server", `127.0.0.1:${server.port}`, "--ca", server.caFile];
   return new Promise((resolve, reject) =>
-    execFile("/usr/bin/python3", args, (error, stdout, stderr) => {
+    execFile("/usr/bin/python3", [script, ...args, ...common], (error, stdout, stderr) => {
       if (error) return reject(new Error(`${error.message}\n${stderr}`));
       resolve(
         stdout
           .trim()
           .split("\n")
-          .map((l) => JSON.parse(l) as ProbeLine),
+          .map((l) => JSON.parse(l) as T),
       );
     }),
   );
+}
+
+/** Sends one chat message with slixmpp and returns what came back. */
+function probe(jid: string, text: string, expect = 1): Promise<ProbeLine[]> {
+  const args = [jid, PASSWORD, "--send", AGENT, text, "--expect", String(expect)];
+  return python<ProbeLine>("test/support/xmpp_probe.py", [...args, "--timeout", "20"]);
 }
 
 const telemetryFrom = (from: string) => (s: Element) =>
@@ -211,6 +202,28 @@ describe("agent over XMPP", () => {
   it("backs off a subscriber that does not exist instead of retrying", async () => {
     await until(() => agent.status().telemetry.bounces >= 1, "a bounce from ghost@localhost");
     await until(() => agent.status().telemetry.skippedPaused >= 2, "ghost being skipped");
+  });
+
+  it("tells slixmpp what it is: disco, version, ping, verified caps", async () => {
+    const [r] = await python<{
+      identities: string[][];
+      features: string[];
+      version: { name: string; version: string; os: string | null };
+      ping_seconds: number;
+      unknown: { type: string; condition: string };
+      caps_verified: boolean;
+    }>("test/support/disco_probe.py", [
+      "viewer@localhost",
+      PASSWORD,
+      "--agent",
+      `${AGENT}/iot-agent`,
+    ]);
+    expect(r?.identities).toEqual([["client", "bot", null, "xmpp-iot-agent"]]);
+    expect(r?.features).toEqual(expect.arrayContaining(["urn:xmpp:ping", "jabber:iq:version"]));
+    expect(r?.version).toEqual({ name: "xmpp-iot-agent", version: "0.1.0", os: null });
+    expect(r?.ping_seconds).toBeLessThan(5);
+    expect(r?.unknown).toEqual({ type: "cancel", condition: "service-unavailable" });
+    expect(r?.caps_verified).toBe(true);
   });
 
   it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {

@@ -1,0 +1,51 @@
+/**
+ * Answers to the IQs any XMPP entity is expected to answer: XEP-0030 disco#info and disco#items,
+ * XEP-0092 software version, XEP-0199 ping. Registered on each new client (connection.ts
+ * `setup`). Requests for anything else get xmpp.js's `service-unavailable` (RFC 6120 §8.4),
+ * malformed ones `bad-request`.
+ */
+import { AGENT_NAME, AGENT_VERSION } from "../version.js";
+import { xml, type Element, type XmppClient } from "./client.js";
+import { AGENT_CAPABILITIES, CAPS_NODE, capsHash, discoInfo, discoItems } from "./disco.js";
+import type { Capabilities } from "./disco.js";
+import { DISCO_INFO_NS, DISCO_ITEMS_NS, PING_NS, VERSION_NS, versionResult } from "./disco.js";
+import { STANZAS_NS } from "./stanzas.js";
+
+export interface IqHandlerOptions {
+  caps?: Capabilities;
+  /** disco#items of the agent's JID (no node). */
+  items?: () => ReadonlyArray<{ jid: string; node?: string; name?: string }>;
+}
+
+/** The `<error/>` child xmpp.js turns into an error reply. */
+export function iqError(type: "cancel" | "modify" | "auth", condition: string): Element {
+  return xml("error", { type }, xml(condition, { xmlns: STANZAS_NS }));
+}
+
+export function registerIqHandlers(client: XmppClient, options: IqHandlerOptions = {}): void {
+  const caps = options.caps ?? AGENT_CAPABILITIES;
+  const capsNode = `${CAPS_NODE}#${capsHash(caps)}`;
+  const { iqCallee } = client;
+  iqCallee.get(DISCO_INFO_NS, "query", (ctx) => {
+    const node = nodeOf(ctx);
+    // The caps node (XEP-0115 §6.2) names the same information as no node at all.
+    if (node === undefined || node === capsNode) return discoInfo(caps, node);
+    return iqError("cancel", "item-not-found");
+  });
+  iqCallee.get(DISCO_ITEMS_NS, "query", (ctx) => {
+    const node = nodeOf(ctx);
+    if (node !== undefined) return iqError("cancel", "item-not-found");
+    return discoItems(options.items?.() ?? []);
+  });
+  iqCallee.get(VERSION_NS, "query", () => versionResult(AGENT_NAME, AGENT_VERSION));
+  // Truthy and not an element: xmpp.js answers with an empty result, as XEP-0199 §4 wants.
+  iqCallee.get(PING_NS, "ping", () => true);
+}
+
+/** The `node` of the request's payload (xmpp.js puts the payload in `ctx.element`). */
+function nodeOf(ctx: object): string | undefined {
+  // The runtime context has `element`; @types/xmpp__iq does not declare it.
+  const element = (ctx as { element?: Element }).element;
+  const node: unknown = element?.attrs.node;
+  return typeof node === "string" ? node : undefined;
+}
