@@ -38,6 +38,11 @@ export interface ProsodyOptions {
   tls?: boolean;
   /** Also listen for direct TLS (XEP-0368, `xmpps://`) on a second port. */
   directTls?: boolean;
+  /**
+   * Keep messages for an account with no session (mod_offline), as a production server does.
+   * Off by default: then a message to an offline account bounces, which tests rely on.
+   */
+  offline?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -51,9 +56,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, port: number, tls: boolean, directTlsPort?: number): string {
+function config(
+  dir: string,
+  port: number,
+  options: { tls: boolean; offline: boolean; directTlsPort?: number },
+): string {
+  const { tls, offline, directTlsPort } = options;
   const modules = ["roster", "saslauth", ...(tls ? ["tls"] : []), "disco", "ping", "posix"];
-  modules.push("carbons", "pep", "smacks", "admin_shell");
+  modules.push("carbons", "pep", "smacks", "admin_shell", ...(offline ? ["offline"] : []));
   // run_as_root: the demo may run as root on a fresh machine (and tests do in containers);
   // without it Prosody refuses to start. Everything stays in `dir` on 127.0.0.1 anyway.
   return `
@@ -74,7 +84,7 @@ authentication = "internal_hashed"
 default_iteration_count = 4096
 log = { { levels = { min = "info" }, to = "console" } }
 modules_enabled = { ${modules.map((m) => `"${m}"`).join("; ")} }
-modules_disabled = { "s2s"; "offline" }
+modules_disabled = { "s2s"${offline ? "" : `; "offline"`} }
 ${tls ? `ssl = { certificate = "${dir}/certs/localhost.crt"; key = "${dir}/certs/localhost.key" }` : ""}
 VirtualHost "localhost"
 Component "pubsub.localhost" "pubsub"
@@ -125,14 +135,14 @@ async function waitForPorts(ports: number[], child: ChildProcess, output: () => 
 }
 
 export async function startProsody(options: ProsodyOptions = {}): Promise<ProsodyServer> {
-  const { tls = true, directTls = false } = options;
+  const { tls = true, directTls = false, offline = false } = options;
   const dir = await mkdtemp(join(tmpdir(), "iot-prosody-"));
   const port = await freePort();
   const directTlsPort = directTls ? await freePort() : undefined;
   await mkdir(join(dir, "data"));
   await mkdir(join(dir, "certs"));
   const cfg = join(dir, "prosody.cfg.lua");
-  await writeFile(cfg, config(dir, port, tls, directTlsPort));
+  await writeFile(cfg, config(dir, port, { tls, offline, directTlsPort }));
   const caFile = await makeCertificate(dir);
   let child: ChildProcess | undefined;
   let output = "";

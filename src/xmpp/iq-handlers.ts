@@ -1,14 +1,15 @@
 /**
  * Answers to the IQs any XMPP entity is expected to answer: XEP-0030 disco#info and disco#items,
- * XEP-0092 software version, XEP-0199 ping. Registered on each new client (connection.ts
- * `setup`). Requests for anything else get xmpp.js's `service-unavailable` (RFC 6120 §8.4),
+ * XEP-0092 software version (ping is answered by the client itself, see client.ts). Registered on
+ * each new client (connection.ts `setup`), after stream management's middleware, which must
+ * count every stanza the agent handles. Requests for anything else get xmpp.js's `service-unavailable` (RFC 6120 §8.4),
  * malformed ones `bad-request`.
  */
 import { AGENT_NAME, AGENT_VERSION } from "../version.js";
 import { xml, type Element, type XmppClient } from "./client.js";
 import { AGENT_CAPABILITIES, CAPS_NODE, capsHash, discoInfo, discoItems } from "./disco.js";
 import type { Capabilities } from "./disco.js";
-import { DISCO_INFO_NS, DISCO_ITEMS_NS, PING_NS, VERSION_NS, versionResult } from "./disco.js";
+import { DISCO_INFO_NS, DISCO_ITEMS_NS, VERSION_NS, versionResult } from "./disco.js";
 import { STANZAS_NS } from "./stanzas.js";
 
 export interface IqHandlerOptions {
@@ -38,8 +39,7 @@ export function registerIqHandlers(client: XmppClient, options: IqHandlerOptions
     return discoItems(options.items?.() ?? []);
   });
   iqCallee.get(VERSION_NS, "query", () => versionResult(AGENT_NAME, AGENT_VERSION));
-  // Truthy and not an element: xmpp.js answers with an empty result, as XEP-0199 §4 wants.
-  iqCallee.get(PING_NS, "ping", () => true);
+  // XEP-0199 ping is answered by every client createXmppClient builds.
 }
 
 /** The `node` of the request's payload (xmpp.js puts the payload in `ctx.element`). */
