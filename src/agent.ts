@@ -12,6 +12,7 @@ import { AlertEngine } from "./core/alerts.js";
 import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
 import { DeliveryFilter } from "./core/delivery-policy.js";
+import { RecentHistory } from "./core/history.js";
 import { Outbox, type OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats } from "./core/relay.js";
 import { bareJid } from "./core/jid.js";
@@ -26,6 +27,7 @@ import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
 import { classifyInbound } from "./xmpp/inbound.js";
 import { registerIqHandlers } from "./xmpp/iq-handlers.js";
+import { registerReadout } from "./xmpp/readout-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
@@ -64,8 +66,8 @@ export class Agent {
   private refused = 0;
 
   private constructor(
-    /** The last accepted reading, shared with the commands that report it. */
-    private readonly seen: { latest?: Reading },
+    /** Recent readings, shared with the commands and readouts that report them. */
+    private readonly history: RecentHistory,
     private readonly options: AgentOptions,
     readonly link: SerialLink,
     readonly xmpp: XmppConnection,
@@ -99,7 +101,14 @@ export class Agent {
     const caPem = config.xmpp.tls.caFile
       ? await readFile(config.xmpp.tls.caFile, "utf8")
       : undefined;
-    const xmpp = new XmppConnection({
+    const history = new RecentHistory(HISTORY_READINGS);
+    const audit = new AuditLog(log.child({ audit: true }));
+    const limiter = new RateLimiter({
+      capacity: config.access.rateLimit.commands,
+      perMs: config.access.rateLimit.perSeconds * 1000,
+      now,
+    });
+    const xmpp: XmppConnection = new XmppConnection({
       service: config.xmpp.service,
       domain: config.xmpp.domain,
       username: config.xmpp.username,
@@ -114,7 +123,21 @@ export class Agent {
       log,
       presence: () => devicePresence(link),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
-      setup: (client) => registerIqHandlers(client),
+      setup: (client) => {
+        registerIqHandlers(client);
+        registerReadout(client, {
+          access,
+          audit,
+          limiter,
+          source: () => ({
+            device: link.device,
+            latest: history.latest(),
+            between: (from, to, limit) => history.between(from, to, limit),
+          }),
+          send: (stanza) => xmpp.send(stanza),
+          now,
+        });
+      },
     });
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
@@ -147,7 +170,6 @@ export class Agent {
       log,
       now,
     });
-    const seen: { latest?: Reading } = {};
     const device: DeviceControl = {
       get state() {
         return link.state;
@@ -155,7 +177,7 @@ export class Agent {
       get description() {
         return link.device;
       },
-      latest: () => seen.latest,
+      latest: () => history.latest(),
       setActuator: (name, value) => link.setActuator(name, value),
       requestHello: () => link.requestHello(),
     };
@@ -163,12 +185,8 @@ export class Agent {
       send,
       access,
       strangers: config.access.strangers,
-      limiter: new RateLimiter({
-        capacity: config.access.rateLimit.commands,
-        perMs: config.access.rateLimit.perSeconds * 1000,
-        now,
-      }),
-      audit: new AuditLog(log.child({ audit: true })),
+      limiter,
+      audit,
       context: (sender, role): CommandContext => ({
         sender,
         role,
@@ -179,7 +197,7 @@ export class Agent {
       now,
     });
     const agent = new Agent(
-      seen,
+      history,
       options,
       link,
       xmpp,
@@ -210,7 +228,7 @@ export class Agent {
     return {
       xmpp: { online: this.xmpp.online, jid: this.xmpp.jid },
       device: { state: this.link.state, id: this.link.device?.id, boot: this.link.device?.boot },
-      lastReading: this.seen.latest,
+      lastReading: this.history.latest(),
       link: this.link.stats,
       telemetry: this.telemetry.stats,
       relay: this.relay.stats,
@@ -241,7 +259,7 @@ export class Agent {
   private wire(): void {
     const { log } = this.options;
     this.link.on("reading", (reading) => {
-      this.seen.latest = reading;
+      this.history.add(reading);
       this.accept(reading);
       for (const event of this.alerts.observe(reading)) this.alertSender.raise(event);
     });
@@ -311,6 +329,8 @@ export class Agent {
 }
 
 const XMPP_SINK = "xmpp";
+/** Readings kept in memory for XEP-0323 historical readouts (about 300 KiB). */
+const HISTORY_READINGS = 1000;
 
 /** Opens the outbox, saying what recovery found and what the bounds dropped. */
 async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {

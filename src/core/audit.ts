@@ -12,7 +12,7 @@ export interface AuditLogger {
   warn(obj: object, msg: string): void;
 }
 
-export type Transport = "chat" | "adhoc" | "mqtt";
+export type Transport = "chat" | "adhoc" | "sensordata" | "control" | "mqtt";
 
 export type RefusalReason = "stranger" | "forbidden" | "invalid" | "rate-limited";
 

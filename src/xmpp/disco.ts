@@ -34,6 +34,7 @@ export const AGENT_FEATURES: readonly string[] = [
   PING_NS,
   "urn:xmpp:receipts",
   "urn:xmpp:reply:0",
+  "urn:xmpp:iot:sensordata",
 ];
 
 export interface Capabilities {

@@ -49,6 +49,8 @@ export interface SensorDataOptions {
   /** Echo of the request's seqnr (xs:int, required by the schema). Unsolicited pushes use "0". */
   seqnr?: string;
   done?: boolean;
+  /** Values from the agent's history (a historical readout): flagged historicalOther. */
+  historical?: boolean;
 }
 
 export interface ReadingId {
@@ -105,19 +107,20 @@ export function formatDecimal(n: number, path = "value"): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-function valueElement(v: ReadingValue, path: string): Element {
+function valueElement(v: ReadingValue, path: string, historical = false): Element {
   const where = `${path}/${v.sensor}`;
   if (v.sensor === "") throw new SensorDataError("value", where, "empty sensor name");
+  const flag = historical ? { historicalOther: "true" } : { momentary: "true" };
   if (v.kind === "num" && typeof v.value === "number") {
     const attrs = { name: v.sensor, value: formatDecimal(v.value, where), unit: v.unit ?? "" };
-    return xml("numeric", { ...attrs, momentary: "true", automaticReadout: "true" });
+    return xml("numeric", { ...attrs, ...flag, automaticReadout: "true" });
   }
   if (v.kind === "bool" && typeof v.value === "boolean") {
-    return xml("boolean", { name: v.sensor, value: String(v.value), momentary: "true" });
+    return xml("boolean", { name: v.sensor, value: String(v.value), ...flag });
   }
   if (v.kind === "enum" && typeof v.value === "string") {
     const dataType = ENUM_TYPE_PREFIX + v.sensor;
-    return xml("enum", { name: v.sensor, value: v.value, dataType, momentary: "true" });
+    return xml("enum", { name: v.sensor, value: v.value, dataType, ...flag });
   }
   throw new SensorDataError("value", where, `kind ${v.kind} with a ${typeof v.value} value`);
 }
@@ -136,7 +139,7 @@ export function sensorDataFields(readings: Reading[], options: SensorDataOptions
     const path = `fields/node[${i}]`;
     if (r.device === "") throw new SensorDataError("value", path, "empty device id");
     const stamp = isoTime(r.receivedAt, `${path}/timestamp`);
-    const values = r.values.map((v) => valueElement(v, `${path}/timestamp`));
+    const values = r.values.map((v) => valueElement(v, `${path}/timestamp`, options.historical));
     return xml("node", { nodeId: r.device }, xml("timestamp", { value: stamp }, ...values));
   });
   const attrs = { xmlns: SENSORDATA_NS, seqnr, done: options.done ? "true" : undefined };

@@ -226,6 +226,36 @@ describe("agent over XMPP", () => {
     expect(r?.caps_verified).toBe(true);
   });
 
+  it("serves slixmpp's XEP-0323 readouts: momentary, historical, refused", async () => {
+    type Event = { result: string; nodeId?: string; fields?: { name: string }[]; error?: string };
+    const readout = (user: string, ...extra: string[]) =>
+      python<Event>("test/support/readout_probe.py", [
+        `${user}@localhost`,
+        PASSWORD,
+        "--agent",
+        `${AGENT}/iot-agent`,
+        ...extra,
+      ]);
+    const momentary = await readout("viewer", "--field", "temp");
+    expect(momentary.map((e) => e.result)).toEqual(["accepted", "fields", "done"]);
+    expect(momentary[1]?.fields?.map((f) => f.name)).toEqual(["temp"]);
+    expect(momentary[1]?.nodeId).toBe(agent.status().device.id);
+
+    const since = new Date(Date.now() - 60_000).toISOString().slice(0, 19);
+    const history = await readout("owner", "--flags", JSON.stringify({ from: `${since}Z` }));
+    const blocks = history.filter((e) => e.result === "fields");
+    expect(blocks.length).toBeGreaterThan(1); // several readings from the recent history
+    expect(history.at(-1)?.result).toBe("done");
+
+    expect(await readout("stranger")).toEqual([
+      expect.objectContaining({ result: "rejected", error: "Access denied" }),
+    ]);
+    const badNode = await readout("viewer", "--node", "no-such-device");
+    expect(badNode).toEqual([
+      expect.objectContaining({ result: "rejected", error: "Invalid nodeId no-such-device" }),
+    ]);
+  });
+
   it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {
     await server.stop(true);
     await until(() => !agent.xmpp.online, "agent offline");
