@@ -153,8 +153,8 @@ describe("readout replies", () => {
     expect(parsed.blocks.map((b) => b.time)).toEqual([T0 + 1000, T0 + 2000, T0 + 3000]);
     const flags = fields!
       .getChildren("node")
-      .map((n) => n.getChild("timestamp")?.getChild("numeric")?.attrs);
-    expect(flags.map((a) => a?.historicalOther ?? a?.momentary)).toEqual(["true", "true", "true"]);
+      .map((n) => n.getChild("timestamp")?.getChild("numeric")?.attrs as Record<string, string>);
+    expect(flags.map((a) => a.historicalOther ?? a.momentary)).toEqual(["true", "true", "true"]);
     expect(flags[0]).not.toHaveProperty("momentary");
     expect(flags[2]).not.toHaveProperty("historicalOther");
   });
