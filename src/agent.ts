@@ -13,7 +13,7 @@ import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
 import { DeliveryFilter } from "./core/delivery-policy.js";
 import { RecentHistory } from "./core/history.js";
-import { Outbox, type OutboxEntry } from "./core/outbox/index.js";
+import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats } from "./core/relay.js";
 import { bareJid } from "./core/jid.js";
 import type { Logger } from "./core/logger.js";
@@ -31,6 +31,7 @@ import { registerReadout } from "./xmpp/readout-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
+import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -109,17 +110,7 @@ export class Agent {
       now,
     });
     const xmpp: XmppConnection = new XmppConnection({
-      service: config.xmpp.service,
-      domain: config.xmpp.domain,
-      username: config.xmpp.username,
-      password: options.password,
-      resource: config.xmpp.resource,
-      ...(caPem === undefined ? {} : { caPem }),
-      allowPlaintext: config.xmpp.tls.allowPlaintext,
-      reconnect: {
-        initialMs: config.xmpp.reconnect.initialSeconds * 1000,
-        maxMs: config.xmpp.reconnect.maxSeconds * 1000,
-      },
+      ...xmppOptions(config, options.password, caPem),
       log,
       presence: () => devicePresence(link),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
@@ -328,27 +319,5 @@ export class Agent {
   }
 }
 
-const XMPP_SINK = "xmpp";
 /** Readings kept in memory for XEP-0323 historical readouts (about 300 KiB). */
 const HISTORY_READINGS = 1000;
-
-/** Opens the outbox, saying what recovery found and what the bounds dropped. */
-async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
-  const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
-  const outbox = await Outbox.open(dir, {
-    sinks: [XMPP_SINK],
-    maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
-    segmentBytes: Math.floor(segmentKilobytes * 1024),
-    commitWindowMs: commitMilliseconds,
-    ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
-    onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
-    onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),
-  });
-  const { recovery } = outbox;
-  const damaged = recovery.truncatedBytes > 0 || recovery.corrupt.length > 0 || recovery.lostSeqs;
-  log[damaged ? "warn" : "info"](
-    { dir, pending: outbox.sink(XMPP_SINK).pending, ...recovery },
-    "outbox opened",
-  );
-  return outbox;
-}

@@ -1,0 +1,54 @@
+/**
+ * Turns sections of the configuration into the options of the parts the composition root
+ * (agent.ts) builds, so that it reads as wiring rather than unit conversions.
+ */
+import type { AgentConfig } from "./config/schema.js";
+import type { Logger } from "./core/logger.js";
+import { Outbox } from "./core/outbox/index.js";
+import type { XmppConnectionOptions } from "./xmpp/connection.js";
+
+/** The outbox sink that XMPP telemetry reads. */
+export const XMPP_SINK = "xmpp";
+
+/** Connection settings from `xmpp:` (the caller adds logging, presence and access). */
+export function xmppOptions(
+  config: AgentConfig,
+  password: string,
+  caPem: string | undefined,
+): Omit<XmppConnectionOptions, "log" | "presence"> {
+  const { xmpp } = config;
+  return {
+    service: xmpp.service,
+    domain: xmpp.domain,
+    username: xmpp.username,
+    password,
+    resource: xmpp.resource,
+    ...(caPem === undefined ? {} : { caPem }),
+    allowPlaintext: xmpp.tls.allowPlaintext,
+    reconnect: {
+      initialMs: xmpp.reconnect.initialSeconds * 1000,
+      maxMs: xmpp.reconnect.maxSeconds * 1000,
+    },
+  };
+}
+
+/** Opens the outbox, saying what recovery found and what the bounds dropped. */
+export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
+  const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
+  const outbox = await Outbox.open(dir, {
+    sinks: [XMPP_SINK],
+    maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
+    segmentBytes: Math.floor(segmentKilobytes * 1024),
+    commitWindowMs: commitMilliseconds,
+    ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
+    onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
+    onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),
+  });
+  const { recovery } = outbox;
+  const damaged = recovery.truncatedBytes > 0 || recovery.corrupt.length > 0 || recovery.lostSeqs;
+  log[damaged ? "warn" : "info"](
+    { dir, pending: outbox.sink(XMPP_SINK).pending, ...recovery },
+    "outbox opened",
+  );
+  return outbox;
+}
