@@ -28,6 +28,7 @@ import { XmppConnection } from "./xmpp/connection.js";
 import { classifyInbound } from "./xmpp/inbound.js";
 import { registerIqHandlers } from "./xmpp/iq-handlers.js";
 import { registerReadout } from "./xmpp/readout-handler.js";
+import { registerControl } from "./xmpp/control-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
@@ -128,6 +129,7 @@ export class Agent {
           send: (stanza) => xmpp.send(stanza),
           now,
         });
+        registerControl(client, { access, audit, limiter, device, now });
       },
     });
     const subscribers = new Subscribers(config.telemetry.subscribers);

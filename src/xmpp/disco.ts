@@ -35,6 +35,7 @@ export const AGENT_FEATURES: readonly string[] = [
   "urn:xmpp:receipts",
   "urn:xmpp:reply:0",
   "urn:xmpp:iot:sensordata",
+  "urn:xmpp:iot:control",
 ];
 
 export interface Capabilities {

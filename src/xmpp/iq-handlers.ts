@@ -19,7 +19,7 @@ export interface IqHandlerOptions {
 }
 
 /** The `<error/>` child xmpp.js turns into an error reply. */
-export function iqError(type: "cancel" | "modify" | "auth", condition: string): Element {
+export function iqError(type: "auth" | "cancel" | "modify" | "wait", condition: string): Element {
   return xml("error", { type }, xml(condition, { xmlns: STANZAS_NS }));
 }
 
@@ -48,4 +48,17 @@ function nodeOf(ctx: object): string | undefined {
   const element = (ctx as { element?: Element }).element;
   const node: unknown = element?.attrs.node;
   return typeof node === "string" ? node : undefined;
+}
+
+/**
+ * Makes `ctx`'s payload element, which xmpp.js echoes into error replies, read as `replacement`
+ * instead: XEP-0323 and XEP-0325 clients look for their own element (`<rejected>`,
+ * `<setResponse>`) in an error reply, not for their request.
+ */
+export function replaceEchoedPayload(ctx: object, replacement: Element): void {
+  const echoed = (ctx as { element?: Element }).element;
+  if (!echoed) return;
+  echoed.name = replacement.name;
+  echoed.attrs = replacement.attrs;
+  echoed.children = replacement.children;
 }

@@ -7,7 +7,7 @@ import type { AuditLog } from "../core/audit.js";
 import { bareJid } from "../core/jid.js";
 import type { RateLimiter } from "../core/rate-limit.js";
 import type { Element, XmppClient } from "./client.js";
-import { iqError } from "./iq-handlers.js";
+import { iqError, replaceEchoedPayload } from "./iq-handlers.js";
 import {
   parseReadoutRequest,
   readoutAccepted,
@@ -92,17 +92,8 @@ function handleReq(ctx: IqContext, deps: ReadoutDeps): Element {
   return readoutAccepted(request.seqnr);
 }
 
-/**
- * An error reply carrying `<rejected>` where XEP-0323 clients look for it. xmpp.js echoes the
- * request's payload element into error replies, so that element becomes the `<rejected>`.
- */
+/** An error reply carrying `<rejected>` where XEP-0323 clients look for it. */
 function reject(ctx: IqContext, seqnr: string | undefined, refusal: ReadoutRefusal): Element {
-  const rejected = readoutRejected(seqnr, refusal.text);
-  const echoed = ctx.element;
-  if (echoed) {
-    echoed.name = rejected.name;
-    echoed.attrs = rejected.attrs;
-    echoed.children = rejected.children;
-  }
+  replaceEchoedPayload(ctx, readoutRejected(seqnr, refusal.text));
   return iqError(refusal.type, refusal.condition);
 }
