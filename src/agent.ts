@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Element } from "@xmpp/xml";
 import { DeviceEmulator } from "../firmware-bridge/emulator/index.js";
 import type { AgentConfig } from "./config/schema.js";
-import { AccessList } from "./core/access.js";
+import { AccessList, type Role } from "./core/access.js";
 import { AlertEngine } from "./core/alerts.js";
 import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
@@ -29,6 +29,7 @@ import { classifyInbound } from "./xmpp/inbound.js";
 import { registerIqHandlers } from "./xmpp/iq-handlers.js";
 import { registerReadout } from "./xmpp/readout-handler.js";
 import { registerControl } from "./xmpp/control-handler.js";
+import { AdhocCommands } from "./xmpp/adhoc-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { XmppTelemetry } from "./xmpp/telemetry.js";
@@ -116,7 +117,8 @@ export class Agent {
       presence: () => devicePresence(link),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
       setup: (client) => {
-        registerIqHandlers(client);
+        registerIqHandlers(client, { commands: (from) => adhoc.commandsFor(from) });
+        adhoc.register(client);
         registerReadout(client, {
           access,
           audit,
@@ -174,19 +176,21 @@ export class Agent {
       setActuator: (name, value) => link.setActuator(name, value),
       requestHello: () => link.requestHello(),
     };
+    const context = (sender: string, role: Role): CommandContext => ({
+      sender,
+      role,
+      device,
+      subscriptions: subscribers,
+      now,
+    });
+    const adhoc = new AdhocCommands({ access, audit, limiter, device, context, now });
     const chat = new ChatCommands({
       send,
       access,
       strangers: config.access.strangers,
       limiter,
       audit,
-      context: (sender, role): CommandContext => ({
-        sender,
-        role,
-        device,
-        subscriptions: subscribers,
-        now,
-      }),
+      context,
       now,
     });
     const agent = new Agent(

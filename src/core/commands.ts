@@ -54,7 +54,12 @@ export const REQUIRED_ROLE: Readonly<Record<Verb, Role>> = Object.fromEntries(
   Object.entries(SPECS).map(([verb, s]) => [verb, s.role]),
 ) as Record<Verb, Role>;
 
-function isVerb(word: string): word is Verb {
+/** One line per verb saying what it does, for menus (XEP-0050 command names). */
+export const COMMAND_SUMMARY: Readonly<Record<Verb, string>> = Object.fromEntries(
+  Object.entries(SPECS).map(([verb, s]) => [verb, s.summary]),
+) as Record<Verb, string>;
+
+export function isVerb(word: string): word is Verb {
   return Object.hasOwn(SPECS, word);
 }
 

@@ -36,6 +36,8 @@ export const AGENT_FEATURES: readonly string[] = [
   "urn:xmpp:reply:0",
   "urn:xmpp:iot:sensordata",
   "urn:xmpp:iot:control",
+  "http://jabber.org/protocol/commands",
+  "jabber:x:data",
 ];
 
 export interface Capabilities {

@@ -11,12 +11,24 @@ import { AGENT_CAPABILITIES, CAPS_NODE, capsHash, discoInfo, discoItems } from "
 import type { Capabilities } from "./disco.js";
 import { DISCO_INFO_NS, DISCO_ITEMS_NS, VERSION_NS, versionResult } from "./disco.js";
 import { STANZAS_NS } from "./stanzas.js";
+import { COMMANDS_NS } from "./adhoc.js";
+import { DATA_FORMS_NS } from "./forms.js";
 
 export interface IqHandlerOptions {
   caps?: Capabilities;
-  /** disco#items of the agent's JID (no node). */
-  items?: () => ReadonlyArray<{ jid: string; node?: string; name?: string }>;
+  /** XEP-0050 command nodes the sender may run, listed under the commands node. */
+  commands?: (from: string) => ReadonlyArray<{ node: string; name: string }>;
 }
+
+/** XEP-0050 §2.2: the list of commands, and each command, as disco nodes. */
+const commandList: Capabilities = {
+  identities: [{ category: "automation", type: "command-list", name: "Device commands" }],
+  features: [],
+};
+const commandNode = (name: string): Capabilities => ({
+  identities: [{ category: "automation", type: "command-node", name }],
+  features: [COMMANDS_NS, DATA_FORMS_NS],
+});
 
 /** The `<error/>` child xmpp.js turns into an error reply. */
 export function iqError(type: "auth" | "cancel" | "modify" | "wait", condition: string): Element {
@@ -27,16 +39,26 @@ export function registerIqHandlers(client: XmppClient, options: IqHandlerOptions
   const caps = options.caps ?? AGENT_CAPABILITIES;
   const capsNode = `${CAPS_NODE}#${capsHash(caps)}`;
   const { iqCallee } = client;
+  const commandsOf = (ctx: { stanza: Element }) =>
+    options.commands?.(String(ctx.stanza.attrs.from ?? "")) ?? [];
   iqCallee.get(DISCO_INFO_NS, "query", (ctx) => {
     const node = nodeOf(ctx);
     // The caps node (XEP-0115 §6.2) names the same information as no node at all.
     if (node === undefined || node === capsNode) return discoInfo(caps, node);
+    if (node === COMMANDS_NS) return discoInfo(commandList, node);
+    const command = commandsOf(ctx).find((c) => c.node === node);
+    if (command) return discoInfo(commandNode(command.name), node);
     return iqError("cancel", "item-not-found");
   });
   iqCallee.get(DISCO_ITEMS_NS, "query", (ctx) => {
     const node = nodeOf(ctx);
-    if (node !== undefined) return iqError("cancel", "item-not-found");
-    return discoItems(options.items?.() ?? []);
+    if (node === undefined) return discoItems([]);
+    if (node !== COMMANDS_NS) return iqError("cancel", "item-not-found");
+    const own = String(ctx.stanza.attrs.to ?? "");
+    return discoItems(
+      commandsOf(ctx).map((c) => ({ jid: own, ...c })),
+      node,
+    );
   });
   iqCallee.get(VERSION_NS, "query", () => versionResult(AGENT_NAME, AGENT_VERSION));
   // XEP-0199 ping is answered by every client createXmppClient builds.

@@ -286,6 +286,50 @@ describe("agent over XMPP", () => {
     // payload is checked in test/unit/xmpp-control.test.ts.
   });
 
+  it("offers slixmpp its commands as XEP-0050 ad-hoc commands, by role", async () => {
+    type Stage = {
+      status?: string;
+      fields?: Record<string, { type: string; options: string[] }>;
+      notes?: string[][];
+      error?: string[];
+    };
+    type Result = { commands: string[][]; runs: Array<{ node: string; stages: Stage[] }> };
+    const adhoc = (user: string, ...runs: string[][]) =>
+      python<Result>("test/support/adhoc_probe.py", [
+        `${user}@localhost`,
+        PASSWORD,
+        "--agent",
+        `${AGENT}/iot-agent`,
+        ...runs.flatMap((r) => ["--run", ...r]),
+      ]);
+    await until(() => agent.status().device.state === "online", "device online");
+    const [owner] = await adhoc(
+      "owner",
+      ["status"],
+      ["set", "actuator=relay", "/", "value=1"],
+      ["get", "sensor=temp"],
+    );
+    expect(owner?.commands.map((c) => c[0])).toEqual(
+      expect.arrayContaining(["status", "get", "set", "reconnect-device"]),
+    );
+    const [status, set, get] = owner?.runs ?? [];
+    expect(status?.stages[0]?.status).toBe("completed");
+    expect(status?.stages[0]?.notes?.[0]?.[1]).toMatch(/device envnode-emu/);
+    expect(set?.stages.map((s) => s.status)).toEqual(["executing", "executing", "completed"]);
+    expect(set?.stages[0]?.fields?.actuator?.options).toEqual(expect.arrayContaining(["relay"]));
+    expect(set?.stages[1]?.fields?.value?.type).toBe("boolean");
+    expect(set?.stages[2]?.notes?.[0]).toEqual(["info", expect.stringMatching(/relay set to on/)]);
+    expect(agent.emulator?.status().actuators.relay).toBe("1");
+    expect(get?.stages.at(-1)?.notes?.[0]?.[1]).toMatch(/^temp: /);
+
+    const [viewer] = await adhoc("viewer", ["set"]);
+    expect(viewer?.commands.map((c) => c[0])).not.toContain("set");
+    expect(viewer?.runs[0]?.stages[0]?.error).toContain("forbidden");
+    const [stranger] = await adhoc("stranger", ["status"]);
+    expect(stranger?.commands).toEqual([]);
+    expect(stranger?.runs[0]?.stages[0]?.error).toContain("forbidden");
+  });
+
   it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {
     await server.stop(true);
     await until(() => !agent.xmpp.online, "agent offline");
