@@ -13,6 +13,7 @@ import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
 import { DeliveryFilter } from "./core/delivery-policy.js";
 import { RecentHistory } from "./core/history.js";
+import { LaneFilter } from "./core/lane-filter.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats } from "./core/relay.js";
 import { bareJid } from "./core/jid.js";
@@ -145,7 +146,7 @@ export class Agent {
     const telemetry = new XmppTelemetry({
       connection: xmpp,
       subscribers,
-      filters: { live: filter(), replay: filter() },
+      filter: new LaneFilter(filter),
       health,
       device: () => link.device,
       log,

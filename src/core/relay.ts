@@ -18,6 +18,7 @@ import type { OutboxEntry, OutboxSink } from "./outbox/index.js";
 export type Lane = "live" | "replay";
 
 const READ_RETRY_MS = 5_000;
+const MAX_RETRY_MS = 60_000;
 
 export interface RelayTransport {
   /** Whether deliveries can be attempted now; the relay is kicked when this turns true. */
@@ -66,6 +67,9 @@ export class OutboxRelay {
   #timerAt = Infinity;
   #nextReplayAt = 0;
   #batchWaitSince: number | undefined;
+  /** After failures while the transport was up (a refusing peer), nothing goes out before this. */
+  #retryAt = 0;
+  #failureStreak = 0;
   #idle: Array<() => void> = [];
   readonly #stats = { delivered: 0, replayed: 0, deliveries: 0, failures: 0 };
 
@@ -108,6 +112,7 @@ export class OutboxRelay {
   /** Hands out what the lanes and the pacing allow. Call when the transport comes up. */
   pump(): void {
     if (!this.#running || !this.#o.transport.ready) return;
+    if (this.#o.now() < this.#retryAt) return this.#wakeAt(this.#retryAt);
     try {
       this.#pumpLiveQueue();
       this.#pumpSink();
@@ -204,6 +209,8 @@ export class OutboxRelay {
   }
 
   #confirmed(entries: OutboxEntry[], lane: Lane): void {
+    this.#failureStreak = 0;
+    this.#retryAt = 0;
     for (const entry of entries) this.#o.sink.ack(entry.seq);
     this.#stats.delivered += entries.length;
     if (lane === "replay") this.#stats.replayed += entries.length;
@@ -212,6 +219,13 @@ export class OutboxRelay {
   #unconfirmed(entries: OutboxEntry[], error: unknown): void {
     this.#stats.failures += 1;
     this.#catchingUp = true;
+    // A peer that is up but refuses (e.g. a misconfigured pubsub node) is retried with backoff;
+    // a lost connection is retried when it is back, which the transport's `ready` tells.
+    if (this.#o.transport.ready) {
+      this.#failureStreak += 1;
+      const delay = Math.min(MAX_RETRY_MS, 1000 * 2 ** (this.#failureStreak - 1));
+      this.#retryAt = Math.max(this.#retryAt, this.#o.now() + delay);
+    }
     this.#o.sink.requeue(entries.map((e) => e.seq));
     const reason = error instanceof Error ? error.message : String(error);
     this.#o.log.debug({ readings: entries.length, reason }, "telemetry unconfirmed; will resend");

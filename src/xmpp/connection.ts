@@ -183,6 +183,16 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   }
 
   /**
+   * Sends an IQ get or set and resolves with the result stanza; rejects with xmpp.js's
+   * StanzaError for an error reply, on timeout, or at once when offline.
+   */
+  async request(iq: Element, timeoutMs = 30_000): Promise<Element> {
+    const attempt = this.#online ? this.#attempt : undefined;
+    if (!attempt) throw new UnconfirmedStanzaError("not online");
+    return attempt.client.iqCaller.request(iq, timeoutMs);
+  }
+
+  /**
    * Asks for an `<a/>` within ACK_REQUEST_MS of a stanza. xmpp.js asks only once the stream has
    * been quiet for 250 ms, which a steady flow of readings never is.
    */

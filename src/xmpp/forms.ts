@@ -24,7 +24,7 @@ export interface FormText {
 }
 
 export function dataForm(
-  type: "form" | "result",
+  type: "form" | "result" | "submit",
   fields: readonly FormField[],
   text: FormText = {},
 ): Element {

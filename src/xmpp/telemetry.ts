@@ -7,18 +7,16 @@
  * the outbox, since the server accepted the message and answered for it.
  */
 import type { Element } from "@xmpp/xml";
-import type { DeliveryFilter } from "../core/delivery-policy.js";
+import type { LaneFilter } from "../core/lane-filter.js";
 import type { Logger } from "../core/logger.js";
 import type { OutboxEntry } from "../core/outbox/index.js";
-import type { DeviceDescription, Reading } from "../core/reading.js";
+import type { DeviceDescription } from "../core/reading.js";
 import type { Lane, RelayTransport } from "../core/relay.js";
 import type { RecipientHealth } from "./recipients.js";
 import { humanSummary, telemetryMessage } from "./stanzas.js";
 import type { Subscribers } from "./subscribers.js";
 
 export interface TelemetryStats {
-  readingsOffered: number;
-  readingsFiltered: number;
   messagesSent: number;
   messagesUnconfirmed: number;
   skippedPaused: number;
@@ -34,11 +32,7 @@ export interface TelemetryLink {
 export interface XmppTelemetryDeps {
   connection: TelemetryLink;
   subscribers: Subscribers;
-  /**
-   * One filter per lane: the replayed past and the live present are two streams in time, and
-   * each needs its own "last value sent" to apply an interval or a deadband.
-   */
-  filters: Record<Lane, DeliveryFilter>;
+  filter: LaneFilter;
   health: RecipientHealth;
   device: () => DeviceDescription | undefined;
   log: Logger;
@@ -46,15 +40,11 @@ export interface XmppTelemetryDeps {
 
 export class XmppTelemetry implements RelayTransport {
   readonly stats: TelemetryStats = {
-    readingsOffered: 0,
-    readingsFiltered: 0,
     messagesSent: 0,
     messagesUnconfirmed: 0,
     skippedPaused: 0,
     bounces: 0,
   };
-  /** Per lane, the newest outbox seq the filter has seen; anything at or below it is a resend. */
-  private readonly filtered: Record<Lane, number> = { live: 0, replay: 0 };
 
   constructor(private readonly deps: XmppTelemetryDeps) {}
 
@@ -77,7 +67,7 @@ export class XmppTelemetry implements RelayTransport {
   }
 
   async deliver(entries: OutboxEntry[], lane: Lane): Promise<void> {
-    const readings = this.select(entries, lane);
+    const readings = this.deps.filter.select(entries, lane);
     const first = readings[0];
     const last = readings[readings.length - 1];
     if (!first || !last) return;
@@ -105,26 +95,5 @@ export class XmppTelemetry implements RelayTransport {
       this.stats.messagesUnconfirmed += 1;
       throw error;
     }
-  }
-
-  /**
-   * What of `entries` the delivery policy lets through. A resend (an entry this lane's filter
-   * already passed, whose delivery was not confirmed) goes out whole: the filter noted its
-   * values as sent and would now hold them back.
-   */
-  private select(entries: OutboxEntry[], lane: Lane): Reading[] {
-    const selected: Reading[] = [];
-    for (const { seq, reading } of entries) {
-      if (seq <= this.filtered[lane]) {
-        selected.push(reading);
-        continue;
-      }
-      this.filtered[lane] = seq;
-      this.stats.readingsOffered += 1;
-      const due = this.deps.filters[lane].select(reading);
-      if (due) selected.push(due);
-      else this.stats.readingsFiltered += 1;
-    }
-    return selected;
   }
 }

@@ -148,6 +148,21 @@ describe("OutboxRelay", () => {
     expect(relay.stats).toMatchObject({ delivered: 6, failures: 4 });
   });
 
+  it("backs off from a peer that is up but refuses, instead of retrying at once", async () => {
+    const { transport, relay, accept, sink } = await setup();
+    relay.start();
+    transport.manual = true;
+    await accept(1, 1);
+    await until(() => transport.deliveries.length === 1, "first attempt");
+    transport.deliveries[0]?.fail(); // the transport is still ready: a refusal
+    await until(() => relay.stats.failures === 1, "failure seen");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(transport.deliveries).toHaveLength(1); // no retry within the first second
+    transport.manual = false;
+    await until(() => sink.cursor === 1, "retried after the backoff", 5_000);
+    expect(transport.deliveries).toHaveLength(2);
+  });
+
   it("replays a backlog left by an earlier run", async () => {
     const first = await setup();
     first.transport.ready = false;
