@@ -11,11 +11,8 @@ import { AccessList, type Role } from "./core/access.js";
 import { AlertEngine } from "./core/alerts.js";
 import { AuditLog } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
-import { DeliveryFilter } from "./core/delivery-policy.js";
 import { RecentHistory } from "./core/history.js";
-import { LaneFilter } from "./core/lane-filter.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
-import { OutboxRelay, type RelayStats } from "./core/relay.js";
 import { bareJid } from "./core/jid.js";
 import type { Logger } from "./core/logger.js";
 import { RateLimiter } from "./core/rate-limit.js";
@@ -33,7 +30,7 @@ import { registerControl } from "./xmpp/control-handler.js";
 import { AdhocCommands } from "./xmpp/adhoc-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
-import { XmppTelemetry } from "./xmpp/telemetry.js";
+import { TelemetryRelays, type SinkStatus } from "./telemetry-relays.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
@@ -50,12 +47,12 @@ export interface AgentStatus {
   device: { state: string; id: string | undefined; boot: string | undefined };
   lastReading: Reading | undefined;
   link: SerialLink["stats"];
-  telemetry: XmppTelemetry["stats"];
-  relay: RelayStats;
+  /** Per outbox sink (xmpp, pubsub): what waits, what was dropped, how delivery goes. */
+  sinks: Record<string, SinkStatus>;
   outbox: {
-    /** Readings not yet confirmed by the XMPP server. */
+    /** Readings not yet confirmed by the XMPP server (the xmpp sink). */
     pending: number;
-    /** Readings dropped unsent by the size or age bound, or found damaged on disk. */
+    /** Readings the xmpp sink lost to the size or age bound, or to damage on disk. */
     dropped: number;
     bytes: number;
     /** Readings the outbox could not store (disk errors): never accepted, so never sent. */
@@ -75,9 +72,8 @@ export class Agent {
     private readonly options: AgentOptions,
     readonly link: SerialLink,
     readonly xmpp: XmppConnection,
-    private readonly telemetry: XmppTelemetry,
+    private readonly relays: TelemetryRelays,
     private readonly outbox: Outbox,
-    private readonly relay: OutboxRelay,
     private readonly health: RecipientHealth,
     private readonly chat: ChatCommands,
     private readonly alerts: AlertEngine,
@@ -138,31 +134,14 @@ export class Agent {
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
-    const filter = () =>
-      new DeliveryFilter({
-        policies: config.telemetry.sensors,
-        fallback: config.telemetry.default,
-      });
-    const telemetry = new XmppTelemetry({
-      connection: xmpp,
+    const outbox = await openOutbox(config, log);
+    const relays = new TelemetryRelays({
+      config,
+      outbox,
+      xmpp,
       subscribers,
-      filter: new LaneFilter(filter),
       health,
       device: () => link.device,
-      log,
-    });
-    const outbox = await openOutbox(config, log);
-    const relay = new OutboxRelay({
-      sink: outbox.sink(XMPP_SINK),
-      transport: telemetry,
-      batch: {
-        maxReadings: config.telemetry.batch.maxReadings,
-        maxDelayMs: config.telemetry.batch.maxDelaySeconds * 1000,
-      },
-      catchUp: {
-        messagesPerSecond: config.telemetry.catchUp.stanzasPerSecond,
-        readingsPerDelivery: config.telemetry.catchUp.readingsPerStanza,
-      },
       log,
       now,
     });
@@ -199,9 +178,8 @@ export class Agent {
       options,
       link,
       xmpp,
-      telemetry,
+      relays,
       outbox,
-      relay,
       health,
       chat,
       new AlertEngine(config.alerts),
@@ -209,11 +187,11 @@ export class Agent {
       emulator,
     );
     agent.wire();
-    relay.start();
+    relays.start();
     try {
       await xmpp.start();
     } catch (error) {
-      relay.stop();
+      relays.stop();
       await outbox.close();
       await emulator?.stop();
       throw error;
@@ -228,8 +206,7 @@ export class Agent {
       device: { state: this.link.state, id: this.link.device?.id, boot: this.link.device?.boot },
       lastReading: this.history.latest(),
       link: this.link.stats,
-      telemetry: this.telemetry.stats,
-      relay: this.relay.stats,
+      sinks: this.relays.status(),
       outbox: {
         pending: this.outbox.sink(XMPP_SINK).pending,
         dropped: this.outbox.sink(XMPP_SINK).dropped,
@@ -246,11 +223,11 @@ export class Agent {
    * sent before it), then the device side, then the outbox with its cursors.
    */
   async stop(): Promise<void> {
-    this.relay.stop();
+    this.relays.stop();
     await this.xmpp.stop();
     await this.link.stop();
     await this.emulator?.stop();
-    await this.relay.idle();
+    await this.relays.idle();
     await this.outbox.close();
   }
 
@@ -267,7 +244,7 @@ export class Agent {
     });
     this.xmpp.on("stanza", (stanza) => void this.onStanza(stanza));
     this.xmpp.on("online", () => {
-      this.relay.pump();
+      this.relays.pump();
       this.alertSender.flush();
     });
     this.xmpp.on("subscription", (d) =>
@@ -285,7 +262,7 @@ export class Agent {
           { device: reading.device, boot: reading.boot, seq: reading.seq, entry: entry.seq },
           "reading accepted",
         );
-        this.relay.offer(entry);
+        this.relays.offer(entry);
       },
       (error: Error) => {
         this.refused += 1;
@@ -312,7 +289,7 @@ export class Agent {
         }
         case "error": {
           const from = bareJid(message.from);
-          if (from) this.telemetry.bounced(from, message.condition);
+          if (from) this.relays.messages.bounced(from, message.condition);
           return;
         }
         case "receipt":

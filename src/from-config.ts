@@ -7,8 +7,13 @@ import type { Logger } from "./core/logger.js";
 import { Outbox } from "./core/outbox/index.js";
 import type { XmppConnectionOptions } from "./xmpp/connection.js";
 
-/** The outbox sink that XMPP telemetry reads. */
+/** The outbox sinks that XMPP messages and PubSub publishing read. */
 export const XMPP_SINK = "xmpp";
+export const PUBSUB_SINK = "pubsub";
+
+export function outboxSinks(config: AgentConfig): string[] {
+  return config.telemetry.pubsub ? [XMPP_SINK, PUBSUB_SINK] : [XMPP_SINK];
+}
 
 /** Connection settings from `xmpp:` (the caller adds logging, presence and access). */
 export function xmppOptions(
@@ -36,7 +41,7 @@ export function xmppOptions(
 export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
   const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
   const outbox = await Outbox.open(dir, {
-    sinks: [XMPP_SINK],
+    sinks: outboxSinks(config),
     maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
     segmentBytes: Math.floor(segmentKilobytes * 1024),
     commitWindowMs: commitMilliseconds,

@@ -209,6 +209,15 @@ const telemetry = strict({
     stanzasPerSecond: z.number().positive().default(20),
     readingsPerStanza: count.default(20),
   }).prefault({}),
+  pubsub: strict({
+    service: checked(
+      "a pubsub service's domain, e.g. pubsub.example.org",
+      domainProblem,
+    ).optional(),
+    node: z.string().min(1).max(256).default("urn:xmpp-iot-agent:telemetry"),
+    accessModel: z.enum(["presence", "roster", "whitelist"]).default("presence"),
+    maxItems: count.max(10_000).default(100),
+  }).optional(),
 });
 
 const outbox = strict({

@@ -50,6 +50,7 @@ access:
   strangers: error
 telemetry:
   subscribers: [ dash@localhost, ghost@localhost ]
+  pubsub: { maxItems: 50 }
 outbox: { dir: ${join(dir, "outbox")} }
 alerts:
   - { name: warm, sensor: temp, above: -40, forSeconds: 0 }
@@ -200,8 +201,9 @@ describe("agent over XMPP", () => {
   });
 
   it("backs off a subscriber that does not exist instead of retrying", async () => {
-    await until(() => agent.status().telemetry.bounces >= 1, "a bounce from ghost@localhost");
-    await until(() => agent.status().telemetry.skippedPaused >= 2, "ghost being skipped");
+    const messages = () => agent.status().sinks.xmpp?.transport ?? {};
+    await until(() => (messages().bounces ?? 0) >= 1, "a bounce from ghost@localhost");
+    await until(() => (messages().skippedPaused ?? 0) >= 2, "ghost being skipped");
   });
 
   it("tells slixmpp what it is: disco, version, ping, verified caps", async () => {
@@ -328,6 +330,31 @@ describe("agent over XMPP", () => {
     const [stranger] = await adhoc("stranger", ["status"]);
     expect(stranger?.commands).toEqual([]);
     expect(stranger?.runs[0]?.stages[0]?.error).toContain("forbidden");
+  });
+
+  it("publishes telemetry to its PEP node, readable by allow-listed contacts only", async () => {
+    type Items = { items?: Array<{ id: string; readings: { seq: number }[] }>; error?: string };
+    const fetch = (user: string, ...extra: string[]) =>
+      python<Items>("test/support/pubsub_probe.py", [
+        `${user}@localhost`,
+        PASSWORD,
+        "--agent",
+        AGENT,
+        "--node",
+        "urn:xmpp-iot-agent:telemetry",
+        ...extra,
+      ]);
+    await until(() => (agent.status().sinks.pubsub?.transport.published ?? 0) >= 3, "publishes");
+    const [owner] = await fetch("owner", "--subscribe-presence");
+    expect(owner?.items?.length).toBeGreaterThanOrEqual(3);
+    const first = owner?.items?.[0];
+    expect(first?.readings.length).toBeGreaterThan(0);
+    expect(first?.id).toMatch(/^envnode-emu-[0-9a-f]+-\d+$/);
+    expect(agent.status().sinks.pubsub?.pending).toBeLessThan(20); // acked by IQ results
+    // The agent refuses strangers' presence subscriptions, so PEP's presence model keeps them out.
+    const [stranger] = await fetch("stranger");
+    expect(stranger?.items).toBeUndefined();
+    expect(stranger?.error).toMatch(/forbidden|not-authorized/);
   });
 
   it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {

@@ -1,0 +1,97 @@
+"""Reads the agent's telemetry node with slixmpp's own XEP-0060 client (slixmpp 1.8.3).
+
+    pubsub_probe.py JID PASSWORD --server 127.0.0.1:PORT --ca CAFILE --agent BAREJID --node NODE
+                    [--subscribe-presence]
+
+With --subscribe-presence it first asks for the agent's presence and waits for the approval
+(PEP's "presence" access model lets only such contacts read). Then it fetches the node's items
+with xep_0060.get_items and prints ONE JSON object: {"items": [{"id", "readings": [...]}]} or
+{"error": condition}. Exit 0, or 1 on timeout or connection failure.
+"""
+import argparse
+import asyncio
+import json
+import sys
+
+import slixmpp
+from slixmpp.exceptions import IqError
+
+READING = "urn:xmpp-iot-agent:reading:1"
+TELEMETRY = "urn:xmpp-iot-agent:telemetry:1"
+STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+class Probe(slixmpp.ClientXMPP):
+    def __init__(self, args):
+        super().__init__(args.jid, args.password)
+        self.ca_certs = args.ca
+        self.args = args
+        self.result = {}
+        self.approved = self.loop.create_future()
+        self.done = self.loop.create_future()
+        self.register_plugin("xep_0060")
+        self.add_event_handler("session_start", self.start)
+        self.add_event_handler("presence_subscribed", self.on_subscribed)
+        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
+
+    def finish(self, code, why=None):
+        if why:
+            print(why, file=sys.stderr, flush=True)
+        if not self.done.done():
+            self.done.set_result(code)
+
+    def on_subscribed(self, pres):
+        if pres["from"].bare == self.args.agent and not self.approved.done():
+            self.approved.set_result(True)
+
+    async def start(self, _event):
+        try:
+            self.send_presence()
+            await self.get_roster()
+            if self.args.subscribe_presence:
+                self.send_presence_subscription(pto=self.args.agent)
+                await asyncio.wait_for(self.approved, 10)
+            try:
+                iq = await self["xep_0060"].get_items(self.args.agent, self.args.node, timeout=10)
+                items = []
+                for item in iq["pubsub"]["items"]:
+                    payload = item.xml.find(f"{{{TELEMETRY}}}telemetry")
+                    readings = [] if payload is None else [
+                        {"device": r.get("device"), "boot": r.get("boot"), "seq": int(r.get("seq"))}
+                        for r in payload.findall(f"{{{READING}}}reading")]
+                    items.append({"id": item["id"], "readings": readings})
+                self.result["items"] = items
+            except IqError as e:
+                tags = [c.tag.split("}")[1] for c in e.iq["error"].xml if c.tag.startswith(f"{{{STANZAS}}}")]
+                self.result["error"] = next((t for t in tags if t != "text"), None)
+            self.finish(0)
+        except Exception as e:
+            self.finish(1, f"probe failed: {e!r}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("jid")
+    p.add_argument("password")
+    p.add_argument("--server", required=True)
+    p.add_argument("--ca", required=True)
+    p.add_argument("--agent", required=True)
+    p.add_argument("--node", required=True)
+    p.add_argument("--subscribe-presence", action="store_true")
+    p.add_argument("--timeout", type=float, default=30.0)
+    args = p.parse_args()
+    host, _, port = args.server.rpartition(":")
+    xmpp = Probe(args)
+    xmpp.connect((host, int(port)))
+    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
+    code = xmpp.loop.run_until_complete(xmpp.done)
+    print(json.dumps(xmpp.result), flush=True)
+    try:
+        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
+    except Exception:  # exiting anyway
+        pass
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
