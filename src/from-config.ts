@@ -34,6 +34,12 @@ export function xmppOptions(
       initialMs: xmpp.reconnect.initialSeconds * 1000,
       maxMs: xmpp.reconnect.maxSeconds * 1000,
     },
+    // Long enough for a busy server, short enough that a dead link is noticed within a minute
+    // or two rather than at the next TCP timeout, which can take hours.
+    keepalive: {
+      intervalMs: xmpp.keepaliveSeconds * 1000,
+      timeoutMs: Math.min(30_000, xmpp.keepaliveSeconds * 1000),
+    },
   };
 }
 

@@ -156,6 +156,7 @@ const xmpp = strict({
     allowPlaintext: z.boolean().default(false),
   }).prefault({}),
   reconnect: reconnect.prefault({}),
+  keepaliveSeconds: seconds.default(60),
 }).transform((x) => ({ ...x, service: x.service ?? `xmpp://${x.domain}:5222` }));
 
 const device = strict({

@@ -17,6 +17,7 @@ import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
 import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
+import { startKeepalive } from "./keepalive.js";
 import { handleSubscription, presenceStanza } from "./roster.js";
 import type { Presence, SubscriptionAudit } from "./roster.js";
 import { TlsCertificateError, TlsRequiredError } from "./tls.js";
@@ -45,6 +46,8 @@ export interface XmppConnectionOptions {
   attemptTimeoutMs?: number;
   /** Called with each new client before it connects, e.g. to register IQ handlers. */
   setup?: (client: XmppClient) => void;
+  /** XEP-0199 pings to the server while online; a missed answer ends the session. */
+  keepalive?: { intervalMs: number; timeoutMs: number };
 }
 
 // A type alias, not an interface: EventEmitter<T> needs T to be assignable to Record<keyof T, ...>.
@@ -72,6 +75,9 @@ interface Attempt {
   acks: AckTracker;
   /** A pending `<r/>`, see #requestAck. */
   ackRequest?: NodeJS.Timeout;
+  stopKeepalive?: () => void;
+  /** Why the agent itself ended the session (unanswered ping), which outranks later errors. */
+  closedBecause?: string;
   /** It reached online, so there is a session to close and stream-management state to flush. */
   session: boolean;
   lastError?: Error;
@@ -289,6 +295,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const sm = attempt.client.streamManagement;
     const confirmed = sm.enabled || sm.enableSent;
     this.#log.info({ jid, secure: entity.isSecure(), streamManagement: confirmed }, "xmpp online");
+    this.#startKeepalive(attempt);
     if (!confirmed) {
       this.#log.warn(
         "the server offers no stream management (XEP-0198): readings leave the outbox once " +
@@ -303,11 +310,28 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     this.emit("online", jid);
   }
 
+  #startKeepalive(attempt: Attempt): void {
+    const keepalive = this.#options.keepalive;
+    if (!keepalive) return;
+    attempt.stopKeepalive = startKeepalive(attempt.client, {
+      domain: this.#options.domain,
+      ...keepalive,
+      onDead: (reason) => {
+        if (this.#attempt !== attempt) return;
+        this.#log.warn({ reason }, "xmpp server stopped answering; closing the session");
+        attempt.closedBecause = reason;
+        attempt.client.entity.disconnect().catch(() => undefined);
+      },
+    });
+  }
+
   #lost(attempt: Attempt): void {
     if (this.#attempt !== attempt || !this.#online) return; // not a live session (or stopping)
     this.#attempt = undefined;
     this.#online = false;
-    const reason = attempt.lastError ? describeFailure(attempt.lastError) : "connection closed";
+    const reason =
+      attempt.closedBecause ??
+      (attempt.lastError ? describeFailure(attempt.lastError) : "connection closed");
     this.#log.warn({ reason }, "xmpp connection lost");
     this.emit("offline", reason);
     this.#scheduleRetry(reason);
@@ -369,6 +393,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 async function discard(attempt: Attempt): Promise<void> {
   attempt.unwire();
   clearTimeout(attempt.ackRequest);
+  attempt.stopKeepalive?.();
   await closeClient(attempt.client, attempt.session);
   // Whatever the client did not report (a close that failed half-way) is unconfirmed too.
   attempt.acks.failAll("the session was closed");

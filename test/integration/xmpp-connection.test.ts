@@ -296,6 +296,38 @@ describe("XmppConnection and a server killed and restarted", () => {
   });
 });
 
+describe("XmppConnection keepalive", () => {
+  let server: ProsodyServer;
+
+  beforeAll(async () => {
+    server = await startProsody();
+    await server.register("agent", AGENT_PASSWORD);
+    await server.start();
+  });
+  afterAll(() => server?.destroy());
+
+  it("notices a server that stopped answering, and comes back when it answers again", async () => {
+    const caPem = await readFile(server.caFile, "utf8");
+    const keepalive = { intervalMs: 300, timeoutMs: 600 };
+    const { options, captured } = agentOptions(server, { caPem, keepalive });
+    const agent = new XmppConnection(options);
+    await agent.start();
+    // SIGSTOP: the TCP connection stays open, nothing answers. Only a ping can tell.
+    const pid = Number((await readFile(`${server.dir}/prosody.pid`, "utf8")).trim());
+    const offline = once(agent, "offline");
+    process.kill(pid, "SIGSTOP");
+    try {
+      const [reason] = (await offline) as [string];
+      expect(reason).toMatch(/no answer to a ping within 600 ms/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await once(agent, "online");
+    expect(count(captured, "xmpp server stopped answering; closing the session")).toBe(1);
+    await agent.stop();
+  });
+});
+
 describe("XmppConnection and a server without TLS", () => {
   let server: ProsodyServer;
 

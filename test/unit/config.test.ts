@@ -81,7 +81,7 @@ describe("parseConfig", () => {
       "a typo'd key",
       { 4: "  usernme: sensor1" },
       "agent.yaml:4:3 xmpp.usernme: unknown key; expected one of service, domain, username, " +
-        "password, resource, tls, reconnect (did you mean username?)",
+        "password, resource, tls, reconnect, keepaliveSeconds (did you mean username?)",
     ],
     [
       "an unknown top-level key",
