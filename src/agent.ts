@@ -86,6 +86,8 @@ export class Agent {
     const { config, log } = options;
     const now = options.now ?? Date.now;
     const access = new AccessList(config.access.allow);
+    // First: a directory the agent cannot write stops it before anything else has started.
+    const outbox = await openOutbox(config, log);
     const emulator = config.device.emulate
       ? await DeviceEmulator.start({
           link: config.device.port,
@@ -134,7 +136,6 @@ export class Agent {
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
-    const outbox = await openOutbox(config, log);
     const relays = new TelemetryRelays({
       config,
       outbox,

@@ -9,11 +9,9 @@ separated by a lone "/"). Prints ONE JSON object: {"commands": [[node, name]...]
 with each stage's status, form fields and notes, or the error condition. Exit 0, or 1 on
 timeout or connection failure.
 """
-import argparse
-import json
-import sys
 
 import slixmpp
+from probe_base import Probe, main
 from slixmpp.exceptions import IqError
 
 STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -36,23 +34,13 @@ def describe(iq):
             "notes": [[t, text] for t, text in cmd["notes"]]}
 
 
-class Probe(slixmpp.ClientXMPP):
+class AdhocProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.ca_certs = args.ca
-        self.args = args
+        super().__init__(args)
         self.result = {}
-        self.done = self.loop.create_future()
         for plugin in ("xep_0004", "xep_0030", "xep_0050"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     async def start(self, _event):
         try:
@@ -92,28 +80,10 @@ class Probe(slixmpp.ClientXMPP):
         return {"node": node, "stages": stages}
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True)
-    p.add_argument("--ca", required=True)
+def arguments(p):
     p.add_argument("--agent", required=True)
     p.add_argument("--run", nargs="+", action="append")
-    p.add_argument("--timeout", type=float, default=30.0)
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    print(json.dumps(xmpp.result), flush=True)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(AdhocProbe, __doc__.splitlines()[0], arguments, lambda probe: probe.result)

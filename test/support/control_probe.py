@@ -7,28 +7,17 @@ Calls xep_0325's set_request() and prints ONE JSON line with what its callback g
 ({"result": "OK"|"NotFound"|..., "fields": [...], "error": "..."}). Exit 0 when answered, 1 on
 timeout or connection failure.
 """
-import argparse
 import json
-import sys
 
 import slixmpp
+from probe_base import Probe, main
 
 
-class Probe(slixmpp.ClientXMPP):
+class ControlProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.ca_certs = args.ca
-        self.args = args
-        self.done = self.loop.create_future()
+        super().__init__(args)
         self.register_plugin("xep_0325")
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     async def start(self, _event):
         self.send_presence()
@@ -42,28 +31,11 @@ class Probe(slixmpp.ClientXMPP):
         self.finish(0)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True)
-    p.add_argument("--ca", required=True)
+def arguments(p):
     p.add_argument("--agent", required=True)
     p.add_argument("--set", nargs=3, action="append", required=True, metavar=("NAME", "TYPE", "VALUE"))
     p.add_argument("--node", action="append")
-    p.add_argument("--timeout", type=float, default=20.0)
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(ControlProbe, __doc__.splitlines()[0], arguments)

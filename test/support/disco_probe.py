@@ -8,12 +8,10 @@ disco#info for the hash in the agent's presence and accepts it only if the hash 
 sends one IQ in a namespace nobody implements. Prints ONE JSON object on stdout. Exit 0, or 1 on
 timeout or connection failure.
 """
-import argparse
 import asyncio
-import json
-import sys
 
 import slixmpp
+from probe_base import Probe, main
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET
 
@@ -25,25 +23,16 @@ def condition_of(err):
     return next((t for t in tags if t != "text"), None)
 
 
-class Probe(slixmpp.ClientXMPP):
+class DiscoProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.ca_certs = args.ca
+        super().__init__(args)
         self.agent = slixmpp.JID(args.agent)
         self.result = {}
         self.caps_ver = self.loop.create_future()
-        self.done = self.loop.create_future()
         for plugin in ("xep_0030", "xep_0092", "xep_0199", "xep_0115"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("presence_available", self.on_presence)
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     def on_presence(self, pres):
         if pres["from"] == self.agent and pres["caps"]["ver"] and not self.caps_ver.done():
@@ -86,27 +75,9 @@ class Probe(slixmpp.ClientXMPP):
         r["caps_verified"] = str(await self["xep_0115"].get_verstring(self.agent.full)) == ver
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True, help="HOST:PORT")
-    p.add_argument("--ca", required=True)
+def arguments(p):
     p.add_argument("--agent", required=True, help="the agent's full JID")
-    p.add_argument("--timeout", type=float, default=30.0)
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    print(json.dumps(xmpp.result), flush=True)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(DiscoProbe, __doc__.splitlines()[0], arguments, lambda probe: probe.result)

@@ -8,12 +8,10 @@ With --subscribe-presence it first asks for the agent's presence and waits for t
 with xep_0060.get_items and prints ONE JSON object: {"items": [{"id", "readings": [...]}]} or
 {"error": condition}. Exit 0, or 1 on timeout or connection failure.
 """
-import argparse
 import asyncio
-import json
-import sys
 
 import slixmpp
+from probe_base import Probe, main
 from slixmpp.exceptions import IqError
 
 READING = "urn:xmpp-iot-agent:reading:1"
@@ -21,24 +19,14 @@ TELEMETRY = "urn:xmpp-iot-agent:telemetry:1"
 STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 
-class Probe(slixmpp.ClientXMPP):
+class PubSubProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.ca_certs = args.ca
-        self.args = args
+        super().__init__(args)
         self.result = {}
         self.approved = self.loop.create_future()
-        self.done = self.loop.create_future()
         self.register_plugin("xep_0060")
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("presence_subscribed", self.on_subscribed)
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     def on_subscribed(self, pres):
         if pres["from"].bare == self.args.agent and not self.approved.done():
@@ -69,29 +57,11 @@ class Probe(slixmpp.ClientXMPP):
             self.finish(1, f"probe failed: {e!r}")
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True)
-    p.add_argument("--ca", required=True)
+def arguments(p):
     p.add_argument("--agent", required=True)
     p.add_argument("--node", required=True)
     p.add_argument("--subscribe-presence", action="store_true")
-    p.add_argument("--timeout", type=float, default=30.0)
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    print(json.dumps(xmpp.result), flush=True)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(PubSubProbe, __doc__.splitlines()[0], arguments, lambda probe: probe.result)

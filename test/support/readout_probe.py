@@ -7,30 +7,19 @@ Calls xep_0323's request_data() and prints ONE JSON line per callback the plugin
 ({"result": accepted|rejected|fields|failure|done, ...}) until the readout ends. Exit 0 when it
 ended, 1 on timeout or connection failure.
 """
-import argparse
 import json
-import sys
 
 import slixmpp
+from probe_base import Probe, main
 
 ENDINGS = ("done", "rejected", "failure")
 
 
-class Probe(slixmpp.ClientXMPP):
+class ReadoutProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.ca_certs = args.ca
-        self.args = args
-        self.done = self.loop.create_future()
+        super().__init__(args)
         self.register_plugin("xep_0323")
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     async def start(self, _event):
         self.send_presence()
@@ -55,29 +44,12 @@ class Probe(slixmpp.ClientXMPP):
             self.finish(0)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True)
-    p.add_argument("--ca", required=True)
+def arguments(p):
     p.add_argument("--agent", required=True)
     p.add_argument("--field", action="append")
     p.add_argument("--node", action="append")
     p.add_argument("--flags", help="JSON object of req flags, e.g. {\"momentary\": \"true\"}")
-    p.add_argument("--timeout", type=float, default=20.0)
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(ReadoutProbe, __doc__.splitlines()[0], arguments)
