@@ -13,11 +13,11 @@ Exit: 0 after N lines, 1 on timeout or connection failure, 2 on authentication f
 (the handler itself raises KeyError for a seqnr it did not request); ElementTree is the
 fallback, and "fields_parser" says which one produced "fields".
 """
-import argparse
 import json
 import sys
 
 import slixmpp
+from probe_base import Probe, main
 from slixmpp.plugins.xep_0323 import stanza as _sensordata  # noqa: F401  registers <fields>
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
@@ -63,27 +63,17 @@ def error_of(msg):
     return {"type": msg["error"]["type"], "condition": condition, "text": msg["error"]["text"] or None}
 
 
-class Probe(slixmpp.ClientXMPP):
+class ChatProbe(Probe):
     def __init__(self, args):
-        super().__init__(args.jid, args.password)
-        self.args = args
-        self.ca_certs = args.ca
+        super().__init__(args)
         self.seen = 0
-        self.done = self.loop.create_future()
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0184")  # parses <received/>, acks receipt requests
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("failed_all_auth", lambda _: self.finish(2, "authentication failed"))
-        self.add_event_handler("connection_failed", lambda e: self.finish(1, f"connection failed: {e}"))
         self.register_handler(Callback("probe message", MatchXPath("{jabber:client}message"), self.on_message))
         if args.presence:
             self.add_event_handler("presence", self.on_presence)
-
-    def finish(self, code, why=None):
-        if why:
-            print(why, file=sys.stderr, flush=True)
-        if not self.done.done():
-            self.done.set_result(code)
 
     async def start(self, _event):
         self.send_presence()
@@ -128,28 +118,11 @@ class Probe(slixmpp.ClientXMPP):
                        "show": pres["show"] or None, "status": pres["status"] or None})
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("jid")
-    p.add_argument("password")
-    p.add_argument("--server", required=True, help="HOST:PORT")
-    p.add_argument("--ca", required=True, help="CA certificate file the server cert must chain to")
+def arguments(p):
     p.add_argument("--send", nargs=2, action="append", metavar=("TO", "TEXT"))
     p.add_argument("--expect", type=int, default=1, help="exit 0 after this many lines")
-    p.add_argument("--timeout", type=float, default=20.0)
     p.add_argument("--presence", action="store_true", help="also report others' presence")
-    args = p.parse_args()
-    host, _, port = args.server.rpartition(":")
-    xmpp = Probe(args)
-    xmpp.connect((host, int(port)))
-    xmpp.loop.call_later(args.timeout, xmpp.finish, 1, f"timeout after {args.timeout}s")
-    code = xmpp.loop.run_until_complete(xmpp.done)
-    try:
-        xmpp.loop.run_until_complete(xmpp.disconnect(wait=1.0))
-    except Exception:  # exiting anyway; a dead connection must not change the exit code
-        pass
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    main(ChatProbe, __doc__.splitlines()[0], arguments)
