@@ -31,11 +31,14 @@ import { AdhocCommands } from "./xmpp/adhoc-handler.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { TelemetryRelays, type SinkStatus } from "./telemetry-relays.js";
+import { MqttBridge } from "./mqtt/bridge.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
   config: AgentConfig;
   password: string;
+  /** The MQTT broker's password, when `mqtt.password` is configured. */
+  mqttPassword?: string;
   log: Logger;
   now?: () => number;
   /** Readings per second of the built-in emulator (`device.emulate`); its default otherwise. */
@@ -80,6 +83,7 @@ export class Agent {
     private readonly alertSender: AlertSender,
     /** The built-in device emulator when `device.emulate` is set (demo, tests). */
     readonly emulator: DeviceEmulator | undefined,
+    private readonly mqtt: MqttBridge | undefined,
   ) {}
 
   static async start(options: AgentOptions): Promise<Agent> {
@@ -136,16 +140,6 @@ export class Agent {
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
-    const relays = new TelemetryRelays({
-      config,
-      outbox,
-      xmpp,
-      subscribers,
-      health,
-      device: () => link.device,
-      log,
-      now,
-    });
     const device: DeviceControl = {
       get state() {
         return link.state;
@@ -157,6 +151,29 @@ export class Agent {
       setActuator: (name, value) => link.setActuator(name, value),
       requestHello: () => link.requestHello(),
     };
+    const mqtt = config.mqtt
+      ? new MqttBridge({
+          config: config.mqtt,
+          password: options.mqttPassword,
+          clientId: config.mqtt.clientId ?? `iot-agent-${config.xmpp.username}`.slice(0, 23),
+          device,
+          audit,
+          log: log.child({ mqtt: config.mqtt.url }),
+          now,
+          onReady: () => relays.pump(),
+        })
+      : undefined;
+    const relays: TelemetryRelays = new TelemetryRelays({
+      config,
+      outbox,
+      xmpp,
+      subscribers,
+      health,
+      device: () => link.device,
+      log,
+      now,
+      ...(mqtt ? { mqtt } : {}),
+    });
     const context = (sender: string, role: Role): CommandContext => ({
       sender,
       role,
@@ -186,6 +203,7 @@ export class Agent {
       new AlertEngine(config.alerts),
       new AlertSender({ connection: xmpp, access, log }),
       emulator,
+      mqtt,
     );
     agent.wire();
     relays.start();
@@ -197,6 +215,7 @@ export class Agent {
       await emulator?.stop();
       throw error;
     }
+    await mqtt?.start();
     link.start();
     return agent;
   }
@@ -226,6 +245,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.relays.stop();
     await this.xmpp.stop();
+    await this.mqtt?.stop();
     await this.link.stop();
     await this.emulator?.stop();
     await this.relays.idle();
@@ -240,6 +260,7 @@ export class Agent {
       for (const event of this.alerts.observe(reading)) this.alertSender.raise(event);
     });
     logLinkEvents(this.link, log);
+    this.link.on("hello", () => this.mqtt?.deviceChanged());
     this.link.on("state", () => {
       this.xmpp.updatePresence().catch((e: Error) => log.debug(`presence not sent: ${e.message}`));
     });

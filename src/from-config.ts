@@ -10,9 +10,14 @@ import type { XmppConnectionOptions } from "./xmpp/connection.js";
 /** The outbox sinks that XMPP messages and PubSub publishing read. */
 export const XMPP_SINK = "xmpp";
 export const PUBSUB_SINK = "pubsub";
+export const MQTT_SINK = "mqtt";
 
 export function outboxSinks(config: AgentConfig): string[] {
-  return config.telemetry.pubsub ? [XMPP_SINK, PUBSUB_SINK] : [XMPP_SINK];
+  return [
+    XMPP_SINK,
+    ...(config.telemetry.pubsub ? [PUBSUB_SINK] : []),
+    ...(config.mqtt ? [MQTT_SINK] : []),
+  ];
 }
 
 /** Connection settings from `xmpp:` (the caller adds logging, presence and access). */

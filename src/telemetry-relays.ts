@@ -1,6 +1,7 @@
 /**
  * The outbox's consumers: one relay per sink, each with its transport. XMPP messages to the
- * subscribers always; PubSub publishing when `telemetry.pubsub` is configured. Each sink keeps
+ * subscribers always; PubSub publishing when `telemetry.pubsub` is configured; the MQTT mirror
+ * when `mqtt` is. Each sink keeps
  * its own cursor, so one that is slow or failing holds back neither the other nor the device.
  */
 import type { AgentConfig } from "./config/schema.js";
@@ -10,7 +11,8 @@ import type { Logger } from "./core/logger.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats, type RelayTransport } from "./core/relay.js";
 import type { DeviceDescription } from "./core/reading.js";
-import { PUBSUB_SINK, XMPP_SINK } from "./from-config.js";
+import { MQTT_SINK, PUBSUB_SINK, XMPP_SINK } from "./from-config.js";
+import type { MqttBridge } from "./mqtt/bridge.js";
 import type { XmppConnection } from "./xmpp/connection.js";
 import { PubSubTelemetry } from "./xmpp/pubsub-telemetry.js";
 import type { RecipientHealth } from "./xmpp/recipients.js";
@@ -35,6 +37,8 @@ export interface TelemetryRelaysDeps {
   device: () => DeviceDescription | undefined;
   log: Logger;
   now: () => number;
+  /** The MQTT mirror, when `mqtt` is configured. */
+  mqtt?: MqttBridge;
 }
 
 export class TelemetryRelays {
@@ -66,6 +70,8 @@ export class TelemetryRelays {
       const pubsub = new PubSubTelemetry({ connection: xmpp, target, filter: filter(), log });
       this.add(PUBSUB_SINK, pubsub, () => pubsub.stats);
     }
+    const mqtt = deps.mqtt;
+    if (mqtt) this.add(MQTT_SINK, mqtt, () => mqtt.stats);
   }
 
   start(): void {

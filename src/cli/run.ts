@@ -42,6 +42,7 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
   const agent = await Agent.start({
     config: loaded.config,
     password: loaded.password,
+    ...(loaded.mqttPassword === undefined ? {} : { mqttPassword: loaded.mqttPassword }),
     log: logger,
   });
   logger.info({ jid: agent.xmpp.jid }, "agent online");

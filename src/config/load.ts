@@ -36,9 +36,12 @@ export interface ParsedConfig {
 export interface LoadedConfig extends ParsedConfig {
   /** Kept out of `config` so that logging or printing the configuration cannot leak it. */
   password: string;
+  /** The MQTT broker's password, when `mqtt.password` is set. */
+  mqttPassword?: string;
 }
 
 const PASSWORD_PATH = ["xmpp", "password"];
+const MQTT_PASSWORD_PATH = ["mqtt", "password"];
 
 interface Analysis extends ParsedConfig {
   source: ConfigSource;
@@ -46,12 +49,14 @@ interface Analysis extends ParsedConfig {
 
 /** Checked here rather than at load so that a missing variable is listed with the other problems. */
 function envProblems(data: unknown, env: NodeJS.ProcessEnv): Problem[] {
-  const ref = secretRefSchema.safeParse(valueAt(data, PASSWORD_PATH));
-  if (!ref.success || !("env" in ref.data)) return [];
-  const result = passwordFromEnv(ref.data.env, env);
-  if (!("problem" in result)) return [];
-  const text = `${passwordExpectation(ref.data)}, ${result.problem}`;
-  return [{ path: [...PASSWORD_PATH, "env"], text }];
+  return [PASSWORD_PATH, MQTT_PASSWORD_PATH].flatMap((path) => {
+    const ref = secretRefSchema.safeParse(valueAt(data, path));
+    if (!ref.success || !("env" in ref.data)) return [];
+    const result = passwordFromEnv(ref.data.env, env);
+    if (!("problem" in result)) return [];
+    const text = `${passwordExpectation(ref.data)}, ${result.problem}`;
+    return [{ path: [...path, "env"], text }];
+  });
 }
 
 function configWarnings(config: AgentConfig): Problem[] {
@@ -121,20 +126,31 @@ export async function loadConfig(
   }
   const { config, warnings, source } = analyze(file.text, path, env);
   const ref = config.xmpp.password;
-  const [secret, caProblem] = await Promise.all([
+  const mqttRef = config.mqtt?.password;
+  const [secret, mqttSecret, caProblem] = await Promise.all([
     resolvePassword(ref, env),
+    mqttRef === undefined ? undefined : resolvePassword(mqttRef, env),
     caFileProblem(config.xmpp.tls.caFile),
   ]);
   const problems: Problem[] = caProblem ? [caProblem] : [];
-  if ("problem" in secret) {
-    const key = "env" in ref ? "env" : "file";
-    problems.push({
-      path: [...PASSWORD_PATH, key],
-      text: `${passwordExpectation(ref)}, ${secret.problem}`,
-    });
+  const secretProblem = (at: string[], r: typeof ref, result: typeof secret) => {
+    if (!("problem" in result)) return;
+    const key = "env" in r ? "env" : "file";
+    problems.push({ path: [...at, key], text: `${passwordExpectation(r)}, ${result.problem}` });
+  };
+  secretProblem(PASSWORD_PATH, ref, secret);
+  if (mqttRef && mqttSecret) secretProblem(MQTT_PASSWORD_PATH, mqttRef, mqttSecret);
+  if (problems.length > 0 || "problem" in secret || (mqttSecret && "problem" in mqttSecret)) {
+    throw new ConfigError(source.formatAll(problems));
   }
-  if (problems.length > 0 || "problem" in secret) throw new ConfigError(source.formatAll(problems));
   const fileWarning = permissionWarning(path, file.mode, "says who may command the device");
-  const extra = [fileWarning, secret.warning].filter((w): w is string => w !== undefined);
-  return { config, password: secret.password, warnings: [...extra, ...warnings] };
+  const extra = [fileWarning, secret.warning, mqttSecret?.warning].filter(
+    (w): w is string => w !== undefined,
+  );
+  return {
+    config,
+    password: secret.password,
+    ...(mqttSecret ? { mqttPassword: mqttSecret.password } : {}),
+    warnings: [...extra, ...warnings],
+  };
 }

@@ -159,6 +159,64 @@ const xmpp = strict({
   keepaliveSeconds: seconds.default(60),
 }).transform((x) => ({ ...x, service: x.service ?? `xmpp://${x.domain}:5222` }));
 
+function mqttUrlProblem(url: string): string | IssueParams | undefined {
+  if (!URL.canParse(url)) return "not a URL";
+  const u = new URL(url);
+  if (u.username || u.password) {
+    return { hint: "drop the user:password@, use mqtt.username and mqtt.password", hide: true };
+  }
+  if (u.protocol !== "mqtt:" && u.protocol !== "mqtts:") return "use mqtts:// (TLS) or mqtt://";
+  if (!u.hostname) return "no host";
+  return undefined;
+}
+
+// Topic levels without wildcards, NUL or an empty first or last level (MQTT 5 §4.7).
+// eslint-disable-next-line no-control-regex -- excluding NUL is the point
+const TOPIC_LEVELS = /^[^#+\u0000/]([^#+\u0000]*[^#+\u0000/])?$/u;
+
+const mqtt = strict({
+  url: checked(
+    "an mqtts:// (or mqtt://) URL, e.g. mqtts://broker.example.org:8883",
+    mqttUrlProblem,
+  ),
+  username: z.string().min(1).optional(),
+  password: secretRefSchema.optional(),
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,23}$/, { error: "expected 1 to 23 letters, digits, '-' or '_'" })
+    .optional(),
+  tls: strict({
+    caFile: absolutePath.optional(),
+    certFile: absolutePath.optional(),
+    keyFile: absolutePath.optional(),
+    allowPlaintext: z.boolean().default(false),
+  }).prefault({}),
+  baseTopic: z
+    .string()
+    .regex(TOPIC_LEVELS, {
+      error: "expected topic levels like iot-agent or site/iot (no +, # or edge /)",
+    })
+    .default("iot-agent"),
+  discovery: strict({
+    enabled: z.boolean().default(true),
+    prefix: z.string().regex(TOPIC_LEVELS).default("homeassistant"),
+  }).prefault({}),
+  commands: strict({
+    enabled: z.boolean().default(true),
+    /** Whoever may publish to the broker's set topics acts with this role. */
+    role: z.enum(["operator", "admin"]).default("operator"),
+  }).prefault({}),
+}).superRefine((m, ctx) => {
+  if (m.url.startsWith("mqtt://") && !m.tls.allowPlaintext) {
+    const message = "expected mqtts://, found mqtt:// (set tls.allowPlaintext: true to allow it)";
+    ctx.addIssue({ code: "custom", path: ["url"], message, params: { complete: true } });
+  }
+  if ((m.tls.certFile === undefined) !== (m.tls.keyFile === undefined)) {
+    const message = "expected certFile and keyFile together (client certificate)";
+    ctx.addIssue({ code: "custom", path: ["tls"], message, params: { complete: true } });
+  }
+});
+
 const device = strict({
   port: checked("the board's serial device, e.g. /dev/ttyACM0", (port) =>
     port === "" ? {} : undefined,
@@ -254,6 +312,7 @@ export const agentConfigSchema = strict({
   access: access.prefault({}),
   telemetry: telemetry.prefault({}),
   outbox,
+  mqtt: mqtt.optional(),
   alerts: z
     .array(alert)
     .superRefine(unique("alert name", (a: { name: string }) => a.name, "name"))

@@ -82,8 +82,12 @@ export class AuditLog {
     return {
       audit: "command",
       event,
-      // An unparsable sender is attacker-controlled text of any length: keep none of it.
-      sender: bareJid(r.sender) ?? "(invalid JID)",
+      // An unparsable sender is attacker-controlled text of any length: keep none of it. MQTT
+      // has no sender identity; its "sender" is the topic the command came on.
+      sender:
+        r.transport === "mqtt"
+          ? clip(r.sender, MAX_OUTCOME_CHARS)
+          : (bareJid(r.sender) ?? "(invalid JID)"),
       transport: r.transport,
       role: r.role ?? "none",
       command,

@@ -100,7 +100,7 @@ async function portOpen(port: number): Promise<boolean> {
 }
 
 /** A self-signed certificate for `localhost`, which is also the CA clients are told to trust. */
-async function makeCertificate(dir: string): Promise<string> {
+export async function makeCertificate(dir: string): Promise<string> {
   const caFile = join(dir, "certs", "localhost.crt");
   await run("openssl", [
     "req",
@@ -122,7 +122,7 @@ async function makeCertificate(dir: string): Promise<string> {
   return caFile;
 }
 
-async function waitForPorts(ports: number[], child: ChildProcess, output: () => string) {
+export async function waitForPorts(ports: number[], child: ChildProcess, output: () => string) {
   const deadline = Date.now() + 10_000;
   for (const p of ports) {
     while (!(await portOpen(p))) {

@@ -87,7 +87,7 @@ describe("parseConfig", () => {
       "an unknown top-level key",
       { 23: "logging: { level: info }" },
       "agent.yaml:23:1 logging: unknown key; expected one of xmpp, device, access, telemetry, " +
-        "outbox, alerts, log (did you mean log?)",
+        "outbox, mqtt, alerts, log (did you mean log?)",
     ],
     [
       "a JID with a resource",
@@ -212,6 +212,11 @@ describe("parseConfig", () => {
       "an outbox bound smaller than two segments",
       { 24: "outbox: { dir: /x, maxMegabytes: 1, segmentKilobytes: 1024 }" },
       "agent.yaml:24:34 outbox.maxMegabytes: expected at least two segments (2 × segmentKilobytes = 2048 KiB), found 1",
+    ],
+    [
+      "a plaintext MQTT broker without allowPlaintext",
+      { 24: "mqtt: { url: mqtt://broker:1883 }\noutbox: { dir: /x }" },
+      "agent.yaml:24:14 mqtt.url: expected mqtts://, found mqtt:// (set tls.allowPlaintext: true to allow it)",
     ],
     [
       "a relative password file",

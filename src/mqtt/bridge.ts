@@ -1,0 +1,238 @@
+/**
+ * The MQTT side of the agent: one mqtt.js v5 client that mirrors telemetry (as the outbox relay's
+ * transport: a reading leaves the `mqtt` sink on the PUBACKs of its QoS 1 publishes), announces
+ * availability (birth `online`, last will `offline`, both retained), publishes Home Assistant
+ * discovery, and takes commands on set topics through the same authorization, device control
+ * and audit log as XMPP commands.
+ */
+import { readFile } from "node:fs/promises";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { AgentConfig } from "../config/schema.js";
+import type { AuditLog } from "../core/audit.js";
+import { authorize, deviceFailureText, type DeviceControl } from "../core/commands.js";
+import type { Logger } from "../core/logger.js";
+import type { OutboxEntry } from "../core/outbox/index.js";
+import type { Lane, RelayTransport } from "../core/relay.js";
+import { AGENT_VERSION } from "../version.js";
+import { discoveryMessages, removedDiscovery, type DiscoveryMessage } from "./discovery.js";
+import { parseSetTopic, statePayload, topicsFor, valuePayload, type Topics } from "./topics.js";
+
+type MqttConfig = NonNullable<AgentConfig["mqtt"]>;
+
+export interface MqttBridgeDeps {
+  config: MqttConfig;
+  password: string | undefined;
+  /** Names this agent's availability topic and MQTT session. */
+  clientId: string;
+  device: DeviceControl;
+  audit: AuditLog;
+  log: Logger;
+  now: () => number;
+  /** Called on every (re)connect, so the relay can send what waited. */
+  onReady: () => void;
+}
+
+/** Commands longer than this are not commands. */
+const MAX_COMMAND_PAYLOAD = 64;
+
+export class MqttBridge implements RelayTransport {
+  readonly stats = { published: 0, commands: 0, refused: 0, connects: 0 };
+  readonly topics: Topics;
+  private client: MqttClient | undefined;
+  private announced: DiscoveryMessage[] = [];
+
+  constructor(private readonly deps: MqttBridgeDeps) {
+    this.topics = topicsFor(deps.config.baseTopic, deps.clientId);
+  }
+
+  get ready(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Connects in the background: the broker being away must not stop the agent. */
+  async start(): Promise<void> {
+    const client = mqtt.connect(this.deps.config.url, await this.clientOptions());
+    this.client = client;
+    const log = this.deps.log;
+    client.on("connect", () => void this.onConnect());
+    client.on("close", () => log.debug("mqtt connection closed"));
+    client.on("offline", () => log.warn({ url: this.deps.config.url }, "mqtt broker unreachable"));
+    client.on("error", (e) => log.warn({ reason: e.message }, `mqtt: ${e.message}`));
+    client.on("message", (topic, payload) => void this.onMessage(topic, payload));
+  }
+
+  /** Says `offline` (retained), then disconnects. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      const goodbye = client.publishAsync(this.topics.availability, "offline", {
+        qos: 1,
+        retain: true,
+      });
+      await Promise.race([
+        goodbye.catch(() => undefined),
+        new Promise((r) => setTimeout(r, 2_000)),
+      ]);
+    }
+    await client.endAsync(true).catch(() => undefined);
+  }
+
+  /** The device (re)introduced itself: its capabilities may have changed. */
+  deviceChanged(): void {
+    if (this.ready) void this.announce();
+  }
+
+  async deliver(entries: OutboxEntry[], lane: Lane): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error("mqtt is stopped");
+    // Replayed readings are history: they must not replace the retained latest values.
+    const retain = lane === "live";
+    const publishes = entries.flatMap(({ reading }) => [
+      client.publishAsync(this.topics.state(reading.device), statePayload(reading), {
+        qos: 1,
+        retain,
+      }),
+      ...reading.values.map((v) =>
+        client.publishAsync(this.topics.sensor(reading.device, v.sensor), valuePayload(v.value), {
+          qos: 1,
+          retain,
+        }),
+      ),
+    ]);
+    await Promise.all(publishes);
+    this.stats.published += entries.length;
+  }
+
+  private async clientOptions(): Promise<IClientOptions> {
+    const { config, password, clientId } = this.deps;
+    const read = (file: string | undefined) => (file ? readFile(file) : undefined);
+    const [ca, cert, key] = await Promise.all([
+      read(config.tls.caFile),
+      read(config.tls.certFile),
+      read(config.tls.keyFile),
+    ]);
+    return {
+      protocolVersion: 5,
+      clientId,
+      clean: true,
+      reconnectPeriod: 2_000,
+      connectTimeout: 10_000,
+      rejectUnauthorized: true,
+      ...(config.username ? { username: config.username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(ca ? { ca } : {}),
+      ...(cert && key ? { cert, key } : {}),
+      will: {
+        topic: this.topics.availability,
+        payload: Buffer.from("offline"),
+        qos: 1,
+        retain: true,
+      },
+    };
+  }
+
+  private async onConnect(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stats.connects += 1;
+    this.deps.log.info({ url: this.deps.config.url }, "mqtt online");
+    try {
+      await client.publishAsync(this.topics.availability, "online", { qos: 1, retain: true });
+      if (this.deps.config.commands.enabled) {
+        await client.subscribeAsync(this.topics.setFilter, { qos: 1 });
+      }
+      await this.announce();
+    } catch (error) {
+      this.deps.log.warn({ err: error }, "mqtt session setup failed");
+    }
+    this.deps.onReady();
+  }
+
+  private async announce(): Promise<void> {
+    const { config } = this.deps;
+    const device = this.deps.device.description;
+    const client = this.client;
+    if (!config.discovery.enabled || !device || !client) return;
+    const next = discoveryMessages(config.discovery.prefix, this.topics, device, AGENT_VERSION);
+    const messages = [...removedDiscovery(this.announced, next), ...next];
+    await Promise.all(
+      messages.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: true })),
+    );
+    this.announced = next;
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const target = parseSetTopic(this.deps.config.baseTopic, topic);
+    if (!target) return;
+    this.stats.commands += 1;
+    const value = payload.toString("utf8").trim();
+    const role = this.deps.config.commands.role;
+    const sender = `mqtt:${topic}`;
+    const command = { verb: "set" as const, actuator: target.actuator, value };
+    const text = `set ${target.actuator} ${value}`;
+    const record = { sender, transport: "mqtt" as const, command: text, role };
+    const problem = this.refusal(target.device, value, command, role);
+    if (problem) {
+      this.deps.audit.commandRefused({ ...record, reason: "invalid", detail: problem });
+      return this.refuse(target.device, topic, value, problem);
+    }
+    this.deps.audit.commandAccepted(record);
+    const started = this.deps.now();
+    try {
+      const result = await this.deps.device.setActuator(target.actuator, value);
+      const durationMs = this.deps.now() - started;
+      this.deps.audit.commandDone({
+        ...record,
+        ok: true,
+        outcome: `set to ${String(result.value)}`,
+        durationMs,
+      });
+      const stateTopic = this.topics.actuatorState(target.device, result.actuator);
+      await this.client?.publishAsync(stateTopic, valuePayload(result.value), {
+        qos: 1,
+        retain: true,
+      });
+    } catch (error) {
+      const why = deviceFailureText(error, text);
+      this.deps.audit.commandDone({
+        ...record,
+        ok: false,
+        outcome: why,
+        durationMs: this.deps.now() - started,
+      });
+      await this.refuse(target.device, topic, value, why);
+    }
+  }
+
+  private refusal(
+    device: string,
+    value: string,
+    command: Parameters<typeof authorize>[0],
+    role: "operator" | "admin",
+  ): string | undefined {
+    if (!this.deps.config.commands.enabled) return "commands over MQTT are disabled";
+    if (device !== this.deps.device.description?.id) return `no device ${device} on this agent`;
+    if (value === "" || value.length > MAX_COMMAND_PAYLOAD || /\p{Cc}/u.test(value)) {
+      return `expected a value of 1 to ${MAX_COMMAND_PAYLOAD} printable characters`;
+    }
+    const allowed = authorize(command, role);
+    return allowed.ok ? undefined : allowed.error;
+  }
+
+  /** A refused or failed command: logged, and published on the device's error topic. */
+  private async refuse(
+    device: string,
+    topic: string,
+    payload: string,
+    error: string,
+  ): Promise<void> {
+    this.stats.refused += 1;
+    this.deps.log.warn({ topic, error }, "mqtt command refused");
+    const body = JSON.stringify({ topic, payload: payload.slice(0, MAX_COMMAND_PAYLOAD), error });
+    await this.client
+      ?.publishAsync(this.topics.error(device), body, { qos: 1 })
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * A private Mosquitto for tests: its own config, password file and certificate in a temp dir, on
+ * a free loopback port, started and stopped by the test (a broker restart is stop + start).
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort, makeCertificate, waitForPorts } from "../../src/demo/prosody.js";
+
+const run = promisify(execFile);
+
+export interface MosquittoOptions {
+  /** Require this username and password (no anonymous access). */
+  auth?: { username: string; password: string };
+  /** TLS listener with a self-signed certificate for localhost (mqtts://). */
+  tls?: boolean;
+}
+
+export interface MosquittoBroker {
+  /** mqtt://127.0.0.1:PORT or mqtts://localhost:PORT */
+  readonly url: string;
+  readonly caFile: string | undefined;
+  start(): Promise<void>;
+  /** SIGTERM (a clean stop) or, with `hard`, SIGKILL; waits for the exit. */
+  stop(hard?: boolean): Promise<void>;
+  destroy(): Promise<void>;
+  log(): string;
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoBroker> {
+  const dir = await mkdtemp(join(tmpdir(), "iot-mosquitto-"));
+  const port = await freePort();
+  await mkdir(join(dir, "certs"));
+  const caFile = options.tls ? await makeCertificate(dir) : undefined;
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    "persistence false",
+    "log_dest stdout",
+    "log_type error",
+    "log_type warning",
+    "log_type notice",
+    // Started as root, mosquitto drops to user "mosquitto" unless told otherwise.
+    ...(process.getuid?.() === 0 ? ["user root"] : []),
+  ];
+  if (options.tls) {
+    lines.push(`certfile ${join(dir, "certs", "localhost.crt")}`);
+    lines.push(`keyfile ${join(dir, "certs", "localhost.key")}`);
+  }
+  if (options.auth) {
+    const passwords = join(dir, "passwords");
+    await writeFile(passwords, "");
+    await run("mosquitto_passwd", ["-b", passwords, options.auth.username, options.auth.password]);
+    lines.push("allow_anonymous false", `password_file ${passwords}`);
+  } else {
+    lines.push("allow_anonymous true");
+  }
+  const config = join(dir, "mosquitto.conf");
+  await writeFile(config, lines.join("\n") + "\n");
+  let child: ChildProcess | undefined;
+  let output = "";
+  const broker: MosquittoBroker = {
+    url: options.tls ? `mqtts://localhost:${port}` : `mqtt://127.0.0.1:${port}`,
+    caFile,
+    async start() {
+      child = spawn("mosquitto", ["-c", config], { stdio: ["ignore", "pipe", "pipe"] });
+      const append = (d: Buffer) => (output = (output + d.toString()).slice(-32_768));
+      child.stdout?.on("data", append);
+      child.stderr?.on("data", append);
+      child.once("error", (e) => append(Buffer.from(`cannot run mosquitto: ${e.message}\n`)));
+      await waitForPorts([port], child, () => output);
+    },
+    async stop(hard = false) {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill(hard ? "SIGKILL" : "SIGTERM");
+      await exited;
+    },
+    async destroy() {
+      await broker.stop(true);
+      await rm(dir, { recursive: true, force: true });
+    },
+    log: () => output,
+  };
+  process.once("exit", () => child?.kill("SIGKILL"));
+  return broker;
+}
