@@ -3,17 +3,15 @@
  * loopback port. Accounts are made with `prosodyctl --config`, as an operator would. The demo
  * runs on it, and so do the integration tests (through test/support/prosody.ts).
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { serverProcess } from "./server-process.js";
 
 const run = promisify(execFile);
-
-/** Prosody's console output kept for error messages; a demo left running must not grow forever. */
-const LOG_TAIL_CHARS = 64 * 1024;
 
 export interface ProsodyServer {
   readonly domain: string;
@@ -91,14 +89,6 @@ Component "pubsub.localhost" "pubsub"
 `;
 }
 
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
-}
-
 /** A self-signed certificate for `localhost`, which is also the CA clients are told to trust. */
 export async function makeCertificate(dir: string): Promise<string> {
   const caFile = join(dir, "certs", "localhost.crt");
@@ -122,18 +112,6 @@ export async function makeCertificate(dir: string): Promise<string> {
   return caFile;
 }
 
-export async function waitForPorts(ports: number[], child: ChildProcess, output: () => string) {
-  const deadline = Date.now() + 10_000;
-  for (const p of ports) {
-    while (!(await portOpen(p))) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`prosody did not open port ${p}:\n${output()}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 export async function startProsody(options: ProsodyOptions = {}): Promise<ProsodyServer> {
   const { tls = true, directTls = false, offline = false } = options;
   const dir = await mkdtemp(join(tmpdir(), "iot-prosody-"));
@@ -144,11 +122,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   const cfg = join(dir, "prosody.cfg.lua");
   await writeFile(cfg, config(dir, port, { tls, offline, directTlsPort }));
   const caFile = await makeCertificate(dir);
-  let child: ChildProcess | undefined;
-  let output = "";
-  const append = (d: Buffer) => {
-    output = (output + d.toString()).slice(-LOG_TAIL_CHARS);
-  };
+  const ports = [port, ...(directTlsPort ? [directTlsPort] : [])];
+  const process_ = serverProcess("prosody", ["--config", cfg, "-F"], () => ports);
   const server: ProsodyServer = {
     domain: "localhost",
     port,
@@ -159,29 +134,13 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     async register(user, password) {
       await run("prosodyctl", ["--config", cfg, "register", user, "localhost", password]);
     },
-    async start() {
-      child = spawn("prosody", ["--config", cfg, "-F"], { stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout?.on("data", append);
-      child.stderr?.on("data", append);
-      // Without a listener a failed spawn (no prosody binary) would crash the whole process.
-      child.once("error", (e) => append(Buffer.from(`cannot run prosody: ${e.message}\n`)));
-      await waitForPorts([port, ...(directTlsPort ? [directTlsPort] : [])], child, () => output);
-    },
-    async stop(hard = false) {
-      const c = child;
-      child = undefined;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill(hard ? "SIGKILL" : "SIGTERM");
-      await exited;
-    },
+    start: () => process_.start(),
+    stop: (hard) => process_.stop(hard),
     async destroy() {
       await server.stop(true);
       await rm(dir, { recursive: true, force: true });
     },
-    log: () => output,
+    log: () => process_.log(),
   };
-  // 'exit' handlers cannot wait: SIGKILL is the one way to not leave a server behind.
-  process.once("exit", () => child?.kill("SIGKILL"));
   return server;
 }

@@ -2,12 +2,13 @@
  * A private Mosquitto for tests: its own config, password file and certificate in a temp dir, on
  * a free loopback port, started and stopped by the test (a broker restart is stop + start).
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, makeCertificate, waitForPorts } from "../../src/demo/prosody.js";
+import { freePort, makeCertificate } from "../../src/demo/prosody.js";
+import { serverProcess } from "../../src/demo/server-process.js";
 
 const run = promisify(execFile);
 
@@ -58,33 +59,17 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
   const config = join(dir, "mosquitto.conf");
   await writeFile(config, lines.join("\n") + "\n");
-  let child: ChildProcess | undefined;
-  let output = "";
+  const server = serverProcess("mosquitto", ["-c", config], () => [port]);
   const broker: MosquittoBroker = {
     url: options.tls ? `mqtts://localhost:${port}` : `mqtt://127.0.0.1:${port}`,
     caFile,
-    async start() {
-      child = spawn("mosquitto", ["-c", config], { stdio: ["ignore", "pipe", "pipe"] });
-      const append = (d: Buffer) => (output = (output + d.toString()).slice(-32_768));
-      child.stdout?.on("data", append);
-      child.stderr?.on("data", append);
-      child.once("error", (e) => append(Buffer.from(`cannot run mosquitto: ${e.message}\n`)));
-      await waitForPorts([port], child, () => output);
-    },
-    async stop(hard = false) {
-      const c = child;
-      child = undefined;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill(hard ? "SIGKILL" : "SIGTERM");
-      await exited;
-    },
+    start: () => server.start(),
+    stop: (hard) => server.stop(hard),
     async destroy() {
       await broker.stop(true);
       await rm(dir, { recursive: true, force: true });
     },
-    log: () => output,
+    log: () => server.log(),
   };
-  process.once("exit", () => child?.kill("SIGKILL"));
   return broker;
 }
