@@ -205,6 +205,8 @@ const mqtt = strict({
     enabled: z.boolean().default(true),
     /** Whoever may publish to the broker's set topics acts with this role. */
     role: z.enum(["operator", "admin"]).default("operator"),
+    /** Actuators that accept commands over MQTT; all of them when left out. */
+    actuators: z.array(sensorName).optional(),
   }).prefault({}),
 }).superRefine((m, ctx) => {
   if (m.url.startsWith("mqtt://") && !m.tls.allowPlaintext) {

@@ -9,7 +9,8 @@ import { readFile } from "node:fs/promises";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { AgentConfig } from "../config/schema.js";
 import type { AuditLog } from "../core/audit.js";
-import { authorize, deviceFailureText, type DeviceControl } from "../core/commands.js";
+import { deviceFailureText, type DeviceControl } from "../core/commands.js";
+import { commandRefusal, MAX_COMMAND_PAYLOAD } from "./commands.js";
 import type { Logger } from "../core/logger.js";
 import type { OutboxEntry } from "../core/outbox/index.js";
 import type { Lane, RelayTransport } from "../core/relay.js";
@@ -31,9 +32,6 @@ export interface MqttBridgeDeps {
   /** Called on every (re)connect, so the relay can send what waited. */
   onReady: () => void;
 }
-
-/** Commands longer than this are not commands. */
-const MAX_COMMAND_PAYLOAD = 64;
 
 export class MqttBridge implements RelayTransport {
   readonly stats = { published: 0, commands: 0, refused: 0, connects: 0 };
@@ -173,7 +171,11 @@ export class MqttBridge implements RelayTransport {
     const command = { verb: "set" as const, actuator: target.actuator, value };
     const text = `set ${target.actuator} ${value}`;
     const record = { sender, transport: "mqtt" as const, command: text, role };
-    const problem = this.refusal(target.device, value, command, role);
+    const problem = commandRefusal(this.deps.config.commands, {
+      device: target.device,
+      deviceId: this.deps.device.description?.id,
+      command,
+    });
     if (problem) {
       this.deps.audit.commandRefused({ ...record, reason: "invalid", detail: problem });
       return this.refuse(target.device, topic, value, problem);
@@ -204,21 +206,6 @@ export class MqttBridge implements RelayTransport {
       });
       await this.refuse(target.device, topic, value, why);
     }
-  }
-
-  private refusal(
-    device: string,
-    value: string,
-    command: Parameters<typeof authorize>[0],
-    role: "operator" | "admin",
-  ): string | undefined {
-    if (!this.deps.config.commands.enabled) return "commands over MQTT are disabled";
-    if (device !== this.deps.device.description?.id) return `no device ${device} on this agent`;
-    if (value === "" || value.length > MAX_COMMAND_PAYLOAD || /\p{Cc}/u.test(value)) {
-      return `expected a value of 1 to ${MAX_COMMAND_PAYLOAD} printable characters`;
-    }
-    const allowed = authorize(command, role);
-    return allowed.ok ? undefined : allowed.error;
   }
 
   /** A refused or failed command: logged, and published on the device's error topic. */

@@ -227,3 +227,57 @@ mqtt: { url: ${broker.url}, tls: { allowPlaintext: true }, clientId: will-test }
     }
   }, 60_000);
 });
+
+describe("MQTT with a client certificate", () => {
+  it("connects with the configured certificate; the broker refuses a client without one", async () => {
+    const prosody = await startProsody();
+    const broker = await startMosquitto({ tls: true, clientCertificates: true });
+    const dir = await mkdtemp(join(tmpdir(), "iot-agent-cert-"));
+    let agent: Agent | undefined;
+    try {
+      await prosody.register("agent", "agent-secret");
+      await prosody.start();
+      await broker.start();
+      const cert = broker.client!;
+      const file = join(dir, "agent.yaml");
+      await writeFile(
+        file,
+        `xmpp: { service: ${prosody.service}, domain: localhost, username: agent, password: { env: P }, tls: { caFile: ${prosody.caFile} } }
+device: { port: ${join(dir, "ttyCERT")}, emulate: true }
+outbox: { dir: ${join(dir, "outbox")} }
+mqtt:
+  url: ${broker.url}
+  clientId: cert-test
+  tls: { caFile: ${broker.caFile}, certFile: ${cert.certFile}, keyFile: ${cert.keyFile} }
+`,
+        { mode: 0o600 },
+      );
+      const loaded = await loadConfig(file, { P: "agent-secret" });
+      const ca = await readFile(broker.caFile!);
+      await expect(
+        mqtt.connectAsync(broker.url, { ca, reconnectPeriod: 0, connectTimeout: 5_000 }),
+      ).rejects.toThrow();
+      const watcher = await mqtt.connectAsync(broker.url, {
+        ca,
+        cert: await readFile(cert.certFile),
+        key: await readFile(cert.keyFile),
+        reconnectPeriod: 0,
+      });
+      const seen: string[] = [];
+      watcher.on("message", (_t, payload) => seen.push(payload.toString()));
+      await watcher.subscribeAsync("iot-agent/cert-test/availability", { qos: 1 });
+      agent = await Agent.start({
+        config: loaded.config,
+        password: loaded.password,
+        log: createLogger({ level: "silent" }),
+      });
+      await until(() => seen.includes("online"), "the agent online over client-certificate TLS");
+      await watcher.endAsync();
+    } finally {
+      await agent?.stop();
+      await broker.destroy();
+      await prosody.destroy();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -17,12 +17,16 @@ export interface MosquittoOptions {
   auth?: { username: string; password: string };
   /** TLS listener with a self-signed certificate for localhost (mqtts://). */
   tls?: boolean;
+  /** With tls: clients must present a certificate; its CN is their username. */
+  clientCertificates?: boolean;
 }
 
 export interface MosquittoBroker {
   /** mqtt://127.0.0.1:PORT or mqtts://localhost:PORT */
   readonly url: string;
   readonly caFile: string | undefined;
+  /** The client certificate and key the broker accepts, with `clientCertificates`. */
+  readonly client: { certFile: string; keyFile: string } | undefined;
   start(): Promise<void>;
   /** SIGTERM (a clean stop) or, with `hard`, SIGKILL; waits for the exit. */
   stop(hard?: boolean): Promise<void>;
@@ -49,13 +53,22 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     lines.push(`certfile ${join(dir, "certs", "localhost.crt")}`);
     lines.push(`keyfile ${join(dir, "certs", "localhost.key")}`);
   }
+  const client = options.clientCertificates ? await clientCertificate(dir) : undefined;
+  if (client) {
+    // A self-signed client certificate is its own CA.
+    lines.push(
+      `cafile ${client.certFile}`,
+      "require_certificate true",
+      "use_identity_as_username true",
+    );
+  }
   if (options.auth) {
     const passwords = join(dir, "passwords");
     await writeFile(passwords, "");
     await run("mosquitto_passwd", ["-b", passwords, options.auth.username, options.auth.password]);
     lines.push("allow_anonymous false", `password_file ${passwords}`);
   } else {
-    lines.push("allow_anonymous true");
+    lines.push(`allow_anonymous ${client ? "false" : "true"}`);
   }
   const config = join(dir, "mosquitto.conf");
   await writeFile(config, lines.join("\n") + "\n");
@@ -63,6 +76,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const broker: MosquittoBroker = {
     url: options.tls ? `mqtts://localhost:${port}` : `mqtt://127.0.0.1:${port}`,
     caFile,
+    client,
     start: () => server.start(),
     stop: (hard) => server.stop(hard),
     async destroy() {
@@ -72,4 +86,22 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     log: () => server.log(),
   };
   return broker;
+}
+
+async function clientCertificate(dir: string): Promise<{ certFile: string; keyFile: string }> {
+  const certFile = join(dir, "certs", "client.crt");
+  const keyFile = join(dir, "certs", "client.key");
+  const subject = ["-subj", "/CN=agent", "-days", "1", "-nodes"];
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    ...subject,
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+  ]);
+  return { certFile, keyFile };
 }

@@ -1,6 +1,7 @@
 /** MQTT topic layout, payloads and Home Assistant discovery (src/mqtt/topics.ts, discovery.ts). */
 import { describe, expect, it } from "vitest";
 import type { DeviceDescription } from "../../src/core/reading.js";
+import { commandRefusal } from "../../src/mqtt/commands.js";
 import { discoveryMessages, removedDiscovery } from "../../src/mqtt/discovery.js";
 import { parseSetTopic, statePayload, topicsFor } from "../../src/mqtt/topics.js";
 
@@ -110,5 +111,29 @@ describe("Home Assistant discovery", () => {
       { topic: "homeassistant/select/envnode-01/led/config", payload: "" },
       { topic: "homeassistant/number/envnode-01/fan/config", payload: "" },
     ]);
+  });
+});
+
+describe("MQTT commands", () => {
+  const config = { enabled: true, role: "operator" as const };
+  const request = (actuator: string, value: string, device = "envnode-01") => ({
+    device,
+    deviceId: "envnode-01",
+    command: { verb: "set" as const, actuator, value },
+  });
+
+  it("lets a command for this device run with the configured role", () => {
+    expect(commandRefusal(config, request("relay", "on"))).toBeUndefined();
+  });
+
+  it.each([
+    [{ ...config, enabled: false }, request("relay", "on"), "disabled"],
+    [{ ...config, actuators: ["led"] }, request("relay", "on"), "does not take commands over MQTT"],
+    [config, request("relay", "on", "other-device"), "no device other-device"],
+    [config, request("relay", ""), "printable characters"],
+    [config, request("relay", "x".repeat(65)), "printable characters"],
+    [config, request("relay", "on\u0000off"), "printable characters"],
+  ])("refuses %j / %j (%s)", (cfg, req, why) => {
+    expect(commandRefusal(cfg, req)).toContain(why);
   });
 });
