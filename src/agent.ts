@@ -311,7 +311,7 @@ export class Agent {
         }
         case "error": {
           const from = bareJid(message.from);
-          if (from) this.relays.messages.bounced(from, message.condition);
+          if (from) this.relays.messages.bounced(from, message.condition, message.id);
           return;
         }
         case "receipt":

@@ -184,7 +184,7 @@ export class OutboxRelay {
     this.#liveQueue = [];
     this.#o.log.info(
       { delivered: this.#stats.delivered, replayed: this.#stats.replayed },
-      "telemetry backlog delivered; back to live delivery",
+      "telemetry backlog handed out; back to live delivery",
     );
   }
 

@@ -23,6 +23,8 @@ import type { Presence, SubscriptionAudit } from "./roster.js";
 import { TlsCertificateError, TlsRequiredError } from "./tls.js";
 
 const SM_NS = "urn:xmpp:sm:3";
+/** How long a new session may take to send <enable/>; a server without XEP-0198 costs this once. */
+const SM_ENABLE_WAIT_MS = 1_000;
 const ACK_REQUEST_MS = 50;
 
 export { AuthenticationError, TlsCertificateError, TlsRequiredError, UnconfirmedStanzaError };
@@ -281,6 +283,16 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   async #becameOnline(attempt: Attempt): Promise<void> {
     const { entity } = attempt.client;
     const jid = entity.jid?.toString() ?? "";
+    // xmpp.js resolves start() after resource binding, a moment before it sends <enable/>; a
+    // stanza sent in between would be confirmed by its write instead of by the server.
+    const confirmed = await streamManagementStarted(attempt.client, SM_ENABLE_WAIT_MS);
+    if (this.#attempt !== attempt) return; // stop() got there first
+    if (entity.status !== "online") {
+      // Lost while waiting: not online yet, so #lost() ignored it; retry from here.
+      this.#attempt = undefined;
+      void discard(attempt);
+      return this.#failed(attempt.lastError ?? new Error("connection closed while starting"));
+    }
     this.#online = true;
     attempt.session = true;
     this.#backoff.reset();
@@ -292,8 +304,6 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
           "(allowPlaintext is on; never use it outside a test network)",
       );
     }
-    const sm = attempt.client.streamManagement;
-    const confirmed = sm.enabled || sm.enableSent;
     this.#log.info({ jid, secure: entity.isSecure(), streamManagement: confirmed }, "xmpp online");
     this.#startKeepalive(attempt);
     if (!confirmed) {
@@ -397,4 +407,14 @@ async function discard(attempt: Attempt): Promise<void> {
   await closeClient(attempt.client, attempt.session);
   // Whatever the client did not report (a close that failed half-way) is unconfirmed too.
   attempt.acks.failAll("the session was closed");
+}
+
+/** Whether stream management is (being) enabled, waiting up to `timeoutMs` for <enable/>. */
+async function streamManagementStarted(client: XmppClient, timeoutMs: number): Promise<boolean> {
+  const sm = client.streamManagement;
+  const deadline = Date.now() + timeoutMs;
+  while (!sm.enabled && !sm.enableSent && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return sm.enabled || sm.enableSent;
 }
