@@ -32,6 +32,7 @@ import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
 import { TelemetryRelays, type SinkStatus } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
+import { startHealthServer, type HealthServer } from "./health/server.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
@@ -68,6 +69,8 @@ export interface AgentStatus {
 
 export class Agent {
   private refused = 0;
+  /** The local /metrics and /status endpoint, when `health` is configured. */
+  endpoint: HealthServer | undefined;
 
   private constructor(
     /** Recent readings, shared with the commands and readouts that report them. */
@@ -216,6 +219,11 @@ export class Agent {
       throw error;
     }
     await mqtt?.start();
+    if (config.health) {
+      const { host, port } = config.health;
+      agent.endpoint = await startHealthServer(host, port, () => agent.status());
+      log.info({ url: agent.endpoint.url }, "health endpoint listening");
+    }
     link.start();
     return agent;
   }
@@ -244,6 +252,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.relays.stop();
+    await this.endpoint?.close();
     await this.xmpp.stop();
     await this.mqtt?.stop();
     await this.link.stop();

@@ -10,6 +10,7 @@ import { runDemo } from "./demo.js";
 import type { CliIo } from "./io.js";
 import { runMonitor } from "./monitor.js";
 import { runAgent } from "./run.js";
+import { runStatus } from "./status.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -23,6 +24,7 @@ Commands:
   emulate    run a device emulator on a pseudo-terminal (stands in for a board)
   monitor    print the readings of a device on a serial port
   check-config FILE   validate a configuration file without connecting anywhere
+  status     ask a running agent how it is doing (its health endpoint)
   help       show this help
 
 Run 'iot-agent <command> --help' for a command's options.
@@ -53,6 +55,8 @@ export async function runCli(
         return await runAgent(rest, io, injectedLog);
       case "check-config":
         return await runCheckConfig(rest, io);
+      case "status":
+        return await runStatus(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -61,7 +65,7 @@ export async function runCli(
         return command === undefined ? EXIT_USAGE : EXIT_OK;
       default:
         throw new UsageError(
-          `unknown command '${command}'; commands: run, demo, emulate, monitor, check-config, help`,
+          `unknown command '${command}'; commands: run, demo, emulate, monitor, check-config, status, help`,
         );
     }
   } catch (error) {

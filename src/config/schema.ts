@@ -315,6 +315,10 @@ export const agentConfigSchema = strict({
   telemetry: telemetry.prefault({}),
   outbox,
   mqtt: mqtt.optional(),
+  health: strict({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.int().min(0).max(65535).default(9464),
+  }).optional(),
   alerts: z
     .array(alert)
     .superRefine(unique("alert name", (a: { name: string }) => a.name, "name"))

@@ -9,8 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SENSORDATA_NS } from "../../src/xmpp/sensordata.js";
-import { startProsody, type ProsodyServer } from "../support/prosody.js";
+import { freePort, startProsody, type ProsodyServer } from "../support/prosody.js";
 import { startPeer, type Peer } from "../support/xmpp-peer.js";
+import { until } from "../support/wait.js";
+import { runCli as cli } from "../../src/cli/commands.js";
+
+/** Runs the CLI in-process, capturing its output. */
+async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await cli(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
 
 const SECRET = "agent-process-secret-7f3";
 let server: ProsodyServer;
@@ -33,8 +43,9 @@ afterAll(async () => {
 });
 
 describe("iot-agent run", () => {
-  it("runs from a config file, sends telemetry, and exits 0 on SIGTERM", async () => {
+  it("runs from a config file, sends telemetry, reports its health, and exits 0 on SIGTERM", async () => {
     const config = join(dir, "agent.yaml");
+    const healthPort = await freePort();
     await writeFile(
       config,
       `xmpp:
@@ -49,6 +60,7 @@ access:
   allow: [ { jid: owner@localhost, role: admin } ]
 telemetry:
   subscribers: [ owner@localhost ]
+health: { port: ${healthPort} }
 `,
       { mode: 0o600 },
     );
@@ -73,6 +85,21 @@ telemetry:
       const reply = owner.next((s) => s.is("message") && /pong/.test(s.getChildText("body") ?? ""));
       await owner.send("agent@localhost", "ping");
       await reply;
+
+      // The health endpoint, as Prometheus and as `iot-agent status` see it.
+      const url = `http://127.0.0.1:${healthPort}`;
+      await until(() => logs.includes("health endpoint listening"), "health endpoint");
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^iot_agent_xmpp_online 1$/m);
+      expect(metrics).toMatch(/^iot_agent_readings_delivered_total\{sink="xmpp"\} [1-9]\d*$/m);
+      expect(metrics).toMatch(/^iot_agent_outbox_pending\{sink="xmpp"\} \d+$/m);
+      const status = await runCli(["status", "--url", url]);
+      expect(status.code).toBe(0);
+      expect(status.out).toMatch(/^xmpp: +online as agent@localhost\//m);
+      expect(status.out).toMatch(/^device: +online \(envnode-emu/m);
+      const nobody = await runCli(["status", "--url", "http://127.0.0.1:1"]);
+      expect(nobody.code).toBe(1);
+      expect(nobody.err).toMatch(/no answer from http:\/\/127.0.0.1:1\/status/);
     } finally {
       child.kill("SIGTERM");
     }

@@ -87,7 +87,7 @@ describe("parseConfig", () => {
       "an unknown top-level key",
       { 23: "logging: { level: info }" },
       "agent.yaml:23:1 logging: unknown key; expected one of xmpp, device, access, telemetry, " +
-        "outbox, mqtt, alerts, log (did you mean log?)",
+        "outbox, mqtt, health, alerts, log (did you mean log?)",
     ],
     [
       "a JID with a resource",

@@ -1,0 +1,65 @@
+/** The health endpoint's Prometheus text (src/health/metrics.ts) and `iot-agent status`. */
+import { describe, expect, it } from "vitest";
+import type { AgentStatus } from "../../src/agent.js";
+import { runStatus } from "../../src/cli/status.js";
+import { emptyLinkStats } from "../../src/device/link-stats.js";
+import { prometheusText } from "../../src/health/metrics.js";
+import { startHealthServer } from "../../src/health/server.js";
+
+function status(deviceState = "online"): AgentStatus {
+  const relay = { delivered: 40, replayed: 5, deliveries: 40, failures: 1, catchingUp: false };
+  return {
+    xmpp: { online: true, jid: "agent@example.org/iot-agent" },
+    device: { state: deviceState, id: "envnode-01", boot: "b1" },
+    lastReading: undefined,
+    link: { ...emptyLinkStats(), readings: 42, opens: 1 },
+    sinks: {
+      xmpp: { pending: 2, dropped: 0, relay, transport: {} },
+      mqtt: { pending: 7, dropped: 3, relay: { ...relay, delivered: 35 }, transport: {} },
+    },
+    outbox: { pending: 2, dropped: 0, bytes: 4096, refused: 0, records: 42, fsyncs: 30 },
+  };
+}
+
+describe("prometheusText", () => {
+  it("gives each figure a HELP, a TYPE and per-sink samples", () => {
+    const text = prometheusText(status());
+    expect(text).toContain(
+      "# TYPE iot_agent_readings_received_total counter\niot_agent_readings_received_total 42\n",
+    );
+    expect(text).toContain('iot_agent_outbox_pending{sink="mqtt"} 7\n');
+    expect(text).toContain('iot_agent_outbox_dropped_total{sink="mqtt"} 3\n');
+    expect(text).toContain('iot_agent_readings_delivered_total{sink="xmpp"} 40\n');
+    expect(text).toContain("iot_agent_last_reading_timestamp_seconds NaN\n");
+    for (const line of text.trim().split("\n")) {
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) iot_agent_\w+ .+|iot_agent_\w+(\{[^}]*\})? (-?\d+(\.\d+)?|NaN))$/,
+      );
+    }
+  });
+});
+
+describe("iot-agent status", () => {
+  async function ask(s: AgentStatus) {
+    const server = await startHealthServer("127.0.0.1", 0, () => s);
+    let out = "";
+    try {
+      const code = await runStatus(["--url", server.url], {
+        out: (t) => void (out += t),
+        err: () => undefined,
+      });
+      return { code, out };
+    } finally {
+      await server.close();
+    }
+  }
+
+  it("exits 0 when XMPP and the device are online, 3 when the device is not", async () => {
+    const healthy = await ask(status());
+    expect(healthy.code).toBe(0);
+    expect(healthy.out).toMatch(/mqtt: 7 pending, 3 dropped, 35 delivered/);
+    const degraded = await ask(status("missing"));
+    expect(degraded.code).toBe(3);
+    expect(degraded.out).toMatch(/^device: +missing/m);
+  });
+});
