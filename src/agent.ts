@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Element } from "@xmpp/xml";
 import { DeviceEmulator } from "../firmware-bridge/emulator/index.js";
 import type { AgentConfig } from "./config/schema.js";
+import { planReload, type Reloadable, type ReloadPlan } from "./config/reload.js";
 import { AccessList, type Role } from "./core/access.js";
 import { AlertEngine } from "./core/alerts.js";
 import { AuditLog } from "./core/audit.js";
@@ -36,6 +37,7 @@ import { startHealthServer, type HealthServer } from "./health/server.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
+  /** The configuration in force; reload() updates what it applied. */
   config: AgentConfig;
   password: string;
   /** The MQTT broker's password, when `mqtt.password` is configured. */
@@ -87,7 +89,41 @@ export class Agent {
     /** The built-in device emulator when `device.emulate` is set (demo, tests). */
     readonly emulator: DeviceEmulator | undefined,
     private readonly mqtt: MqttBridge | undefined,
+    /** What a configuration reload may change while running. */
+    private readonly live: { access: AccessList; subscribers: Subscribers },
   ) {}
+
+  /**
+   * Applies a new configuration where that is safe (see config/reload.ts) and says what needs a
+   * restart. A bad access list throws and leaves the running one in force.
+   */
+  reload(next: AgentConfig): ReloadPlan {
+    const plan = planReload(this.options.config, next);
+    if (plan.apply.includes("access.allow")) this.live.access.replace(next.access.allow);
+    if (plan.apply.includes("telemetry.subscribers")) {
+      this.live.subscribers.setConfigured(next.telemetry.subscribers);
+    }
+    if (plan.apply.includes("log.level")) this.options.log.level = next.log.level;
+    // What is now in force: the old configuration with the applied parts of the new one.
+    const current = this.options.config;
+    const applied = (path: Reloadable) => plan.apply.includes(path);
+    const config: AgentConfig = {
+      ...current,
+      access: {
+        ...current.access,
+        allow: applied("access.allow") ? next.access.allow : current.access.allow,
+      },
+      telemetry: {
+        ...current.telemetry,
+        subscribers: applied("telemetry.subscribers")
+          ? next.telemetry.subscribers
+          : current.telemetry.subscribers,
+      },
+      log: applied("log.level") ? next.log : current.log,
+    };
+    this.options.config = config;
+    return plan;
+  }
 
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log } = options;
@@ -207,6 +243,7 @@ export class Agent {
       new AlertSender({ connection: xmpp, access, log }),
       emulator,
       mqtt,
+      { access, subscribers },
     );
     agent.wire();
     relays.start();

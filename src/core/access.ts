@@ -19,19 +19,30 @@ export class AccessList {
 
   /** Throws on an entry that is not a bare user@domain JID or that conflicts with another. */
   constructor(entries: ReadonlyArray<AccessEntry>) {
+    this.replace(entries);
+  }
+
+  /**
+   * Takes a new list (a configuration reload). All or nothing: a bad list throws and leaves the
+   * current one in force.
+   */
+  replace(entries: ReadonlyArray<AccessEntry>): void {
+    const roles = new Map<string, Role>();
     const origin = new Map<string, string>();
     for (const { jid, role } of entries) {
       const bare = entryKey(jid);
-      const existing = this.roles.get(bare);
+      const existing = roles.get(bare);
       if (existing !== undefined && existing !== role) {
         throw new Error(
           `access list: "${jid}" (${role}) is the same account as "${origin.get(bare) ?? bare}" ` +
             `(${existing}); list it once`,
         );
       }
-      this.roles.set(bare, role);
+      roles.set(bare, role);
       origin.set(bare, jid);
     }
+    this.roles.clear();
+    for (const [jid, role] of roles) this.roles.set(jid, role);
   }
 
   get size(): number {

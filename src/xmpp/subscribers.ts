@@ -12,11 +12,16 @@ export interface Recipient {
 }
 
 export class Subscribers implements SubscriptionStore {
-  private readonly configured: ReadonlySet<string>;
+  private configured: ReadonlySet<string>;
   private readonly byChat = new Set<string>();
 
   constructor(configured: readonly string[]) {
     this.configured = new Set(configured);
+  }
+
+  /** The configured subscribers changed (a configuration reload); chat subscriptions stay. */
+  setConfigured(jids: readonly string[]): void {
+    this.configured = new Set(jids);
   }
 
   add(jid: string): boolean {

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe("iot-agent run", () => {
-  it("runs from a config file, sends telemetry, reports its health, and exits 0 on SIGTERM", async () => {
+  it("runs from a config file, sends telemetry, reports its health, reloads on SIGHUP, exits 0 on SIGTERM", async () => {
     const config = join(dir, "agent.yaml");
     const healthPort = await freePort();
     await writeFile(
@@ -100,6 +100,24 @@ health: { port: ${healthPort} }
       const nobody = await runCli(["status", "--url", "http://127.0.0.1:1"]);
       expect(nobody.code).toBe(1);
       expect(nobody.err).toMatch(/no answer from http:\/\/127.0.0.1:1\/status/);
+
+      // SIGHUP: the owner becomes a viewer at once; the reconnect delays need a restart.
+      const text = await readFile(config, "utf8");
+      await writeFile(
+        config,
+        text
+          .replace("role: admin", "role: viewer")
+          .replace("tls: { caFile", "reconnect: { initialSeconds: 2 }\n  tls: { caFile"),
+        { mode: 0o600 },
+      );
+      child.kill("SIGHUP");
+      await until(() => logs.includes("configuration reloaded"), "the reload");
+      expect(logs).toMatch(/"applied":\["access.allow"\],"needsRestart":\["xmpp.reconnect"\]/);
+      const refused = owner.next((s) =>
+        /needs the operator role/.test(s.getChildText("body") ?? ""),
+      );
+      await owner.send("agent@localhost", "set relay on");
+      expect((await refused).getChildText("body")).toMatch(/yours is viewer/);
     } finally {
       child.kill("SIGTERM");
     }
