@@ -25,13 +25,17 @@ interface Received {
   retain: boolean;
 }
 
-/** A plain mqtt.js subscriber recording everything under the given filters. */
+/**
+ * A plain mqtt.js subscriber recording everything under the given filters. Its session persists
+ * (clean: false), so what is published while it reconnects waits for it at the broker.
+ */
 async function subscriber(broker: MosquittoBroker, filters: string[], auth = true) {
   const ca = broker.caFile ? await readFile(broker.caFile) : undefined;
   const client = await mqtt.connectAsync(broker.url, {
     ...(auth ? BROKER_USER : {}),
     ...(ca ? { ca } : {}),
     clientId: `test-sub-${Math.random().toString(16).slice(2, 8)}`,
+    clean: false,
     reconnectPeriod: 300,
   });
   const messages: Received[] = [];
@@ -55,7 +59,7 @@ describe("MQTT mirror", () => {
     prosody = await startProsody();
     await prosody.register("agent", "agent-secret");
     await prosody.start();
-    broker = await startMosquitto({ tls: true, auth: BROKER_USER });
+    broker = await startMosquitto({ tls: true, auth: BROKER_USER, persistence: true });
     await broker.start();
     dir = await mkdtemp(join(tmpdir(), "iot-agent-mqtt-"));
     const file = join(dir, "agent.yaml");

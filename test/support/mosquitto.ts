@@ -19,6 +19,8 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** With tls: clients must present a certificate; its CN is their username. */
   clientCertificates?: boolean;
+  /** Keep sessions and queued messages across a clean restart, as a production broker does. */
+  persistence?: boolean;
 }
 
 export interface MosquittoBroker {
@@ -41,7 +43,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const caFile = options.tls ? await makeCertificate(dir) : undefined;
   const lines = [
     `listener ${port} 127.0.0.1`,
-    "persistence false",
+    ...(options.persistence
+      ? ["persistence true", `persistence_location ${dir}/`]
+      : ["persistence false"]),
     "log_dest stdout",
     "log_type error",
     "log_type warning",
