@@ -4,17 +4,16 @@
  * run is audit-logged. Sessions of multi-stage commands live in memory, few and short-lived.
  */
 import { randomUUID } from "node:crypto";
-import type { AccessList, Role } from "../core/access.js";
+import { AccessList, type Role } from "../core/access.js";
 import type { AuditLog } from "../core/audit.js";
 import { COMMAND_SUMMARY, REQUIRED_ROLE, executeCommand, isVerb } from "../core/commands.js";
 import type { Command, CommandContext, DeviceControl, Verb } from "../core/commands.js";
-import { AccessList as Access } from "../core/access.js";
 import { bareJid } from "../core/jid.js";
 import type { RateLimiter } from "../core/rate-limit.js";
 import { xml, type Element, type XmppClient } from "./client.js";
 import { COMMANDS_NS, firstStep, nextStep, type Stage, type Step } from "./adhoc.js";
 import { DATA_FORMS_NS, readSubmission } from "./forms.js";
-import { iqError } from "./iq-handlers.js";
+import { iqError, iqPayload, iqSender } from "./iq-handlers.js";
 
 const MAX_SESSIONS = 50;
 const SESSION_TTL_MS = 5 * 60_000;
@@ -41,9 +40,7 @@ export class AdhocCommands {
   constructor(private readonly deps: AdhocDeps) {}
 
   register(client: XmppClient): void {
-    client.iqCallee.set(COMMANDS_NS, "command", (ctx) =>
-      this.handle(ctx.stanza, (ctx as { element?: Element }).element),
-    );
+    client.iqCallee.set(COMMANDS_NS, "command", (ctx) => this.handle(ctx));
   }
 
   /** Command nodes `from` may run, for disco#items on the commands node. */
@@ -52,14 +49,13 @@ export class AdhocCommands {
     const role = sender === undefined ? undefined : this.deps.access.roleOf(sender);
     if (role === undefined) return [];
     return (Object.keys(REQUIRED_ROLE) as Verb[])
-      .filter((verb) => Access.allows(role, REQUIRED_ROLE[verb]))
+      .filter((verb) => AccessList.allows(role, REQUIRED_ROLE[verb]))
       .map((verb) => ({ node: verb, name: COMMAND_SUMMARY[verb] }));
   }
 
-  private async handle(stanza: Element, command: Element | undefined): Promise<Element> {
-    const from = String(stanza.attrs.from ?? "");
-    const sender = bareJid(from);
-    const role = sender === undefined ? undefined : this.deps.access.roleOf(sender);
+  private async handle(ctx: object): Promise<Element> {
+    const command = iqPayload(ctx);
+    const { from, sender, role } = iqSender(ctx, this.deps.access);
     const node = String(command?.attrs.node ?? "");
     const record = { sender: from, transport: "adhoc" as const, command: node };
     if (sender === undefined || role === undefined) {
@@ -67,7 +63,7 @@ export class AdhocCommands {
       return iqError("auth", "forbidden");
     }
     if (!isVerb(node)) return iqError("cancel", "item-not-found");
-    if (!Access.allows(role, REQUIRED_ROLE[node])) {
+    if (!AccessList.allows(role, REQUIRED_ROLE[node])) {
       this.deps.audit.commandRefused({ ...record, role, reason: "forbidden" });
       return iqError("auth", "forbidden");
     }

@@ -4,15 +4,15 @@
  * way, and carried out on the device in order; the device's ACK makes the `OK`, its NACK or
  * silence the error.
  */
-import type { AccessList, Role } from "../core/access.js";
+import type { AccessList } from "../core/access.js";
 import type { AuditLog } from "../core/audit.js";
 import { authorize, deviceFailureText, type DeviceControl } from "../core/commands.js";
-import { bareJid } from "../core/jid.js";
 import type { RateLimiter } from "../core/rate-limit.js";
 import { DeviceCommandError, type CommandFailure } from "../device/errors.js";
-import type { Element, XmppClient } from "./client.js";
+import type { XmppClient } from "./client.js";
 import { CONTROL_NS, parseControlSet, setResponse, type ResponseCode } from "./control.js";
-import { iqError, replaceEchoedPayload } from "./iq-handlers.js";
+import type { StanzaErrorCondition, StanzaErrorType } from "./stanzas.js";
+import { iqError, iqPayload, iqSender, replaceEchoedPayload } from "./iq-handlers.js";
 
 export interface ControlDeps {
   access: AccessList;
@@ -22,19 +22,19 @@ export interface ControlDeps {
   now: () => number;
 }
 
-type ErrorType = "auth" | "cancel" | "modify" | "wait";
+type ErrorType = StanzaErrorType;
 
 interface Refusal {
   code: ResponseCode;
   type: ErrorType;
-  condition: string;
+  condition: StanzaErrorCondition;
   text: string;
   parameter?: string;
   nodeId?: string;
 }
 
 /** How a device failure reads as a stanza error. */
-const DEVICE_ERRORS: Record<CommandFailure, [ErrorType, string]> = {
+const DEVICE_ERRORS: Record<CommandFailure, [ErrorType, StanzaErrorCondition]> = {
   offline: ["wait", "service-unavailable"],
   invalid: ["modify", "bad-request"],
   rejected: ["modify", "not-acceptable"],
@@ -45,21 +45,16 @@ const DEVICE_ERRORS: Record<CommandFailure, [ErrorType, string]> = {
 
 export function registerControl(client: XmppClient, deps: ControlDeps): void {
   client.iqCallee.set(CONTROL_NS, "set", async (ctx) => {
-    const refusal = await handleSet(ctx.stanza, (ctx as { element?: Element }).element, deps);
+    const refusal = await handleSet(ctx, deps);
     if (!refusal) return setResponse("OK");
     replaceEchoedPayload(ctx, setResponse(refusal.code, refusal));
     return iqError(refusal.type, refusal.condition);
   });
 }
 
-async function handleSet(
-  stanza: Element,
-  set: Element | undefined,
-  deps: ControlDeps,
-): Promise<Refusal | undefined> {
-  const from = String(stanza.attrs.from ?? "");
-  const sender = bareJid(from);
-  const role: Role | undefined = sender === undefined ? undefined : deps.access.roleOf(sender);
+async function handleSet(ctx: object, deps: ControlDeps): Promise<Refusal | undefined> {
+  const set = iqPayload(ctx);
+  const { from, sender, role } = iqSender(ctx, deps.access);
   const record = { sender: from, transport: "control" as const };
   const parsed = set ? parseControlSet(set) : { ok: false as const, text: "empty set" };
   const command = parsed.ok
@@ -124,7 +119,7 @@ function checkTargets(
   const notFound = {
     code: "NotFound" as const,
     type: "cancel" as const,
-    condition: "item-not-found",
+    condition: "item-not-found" as const,
   };
   const node = nodes.find((n) => n !== description?.id);
   if (node !== undefined) return { ...notFound, nodeId: node, text: `no node ${node}` };

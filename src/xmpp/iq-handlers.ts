@@ -6,11 +6,13 @@
  * malformed ones `bad-request`.
  */
 import { AGENT_NAME, AGENT_VERSION } from "../version.js";
-import { xml, type Element, type XmppClient } from "./client.js";
+import type { Element, XmppClient } from "./client.js";
 import { AGENT_CAPABILITIES, CAPS_NODE, capsHash, discoInfo, discoItems } from "./disco.js";
 import type { Capabilities } from "./disco.js";
 import { DISCO_INFO_NS, DISCO_ITEMS_NS, VERSION_NS, versionResult } from "./disco.js";
-import { STANZAS_NS } from "./stanzas.js";
+import type { AccessList } from "../core/access.js";
+import { bareJid } from "../core/jid.js";
+import { errorElement, type StanzaErrorCondition, type StanzaErrorType } from "./stanzas.js";
 import { COMMANDS_NS } from "./adhoc.js";
 import { DATA_FORMS_NS } from "./forms.js";
 
@@ -31,8 +33,27 @@ const commandNode = (name: string): Capabilities => ({
 });
 
 /** The `<error/>` child xmpp.js turns into an error reply. */
-export function iqError(type: "auth" | "cancel" | "modify" | "wait", condition: string): Element {
-  return xml("error", { type }, xml(condition, { xmlns: STANZAS_NS }));
+export function iqError(type: StanzaErrorType, condition: StanzaErrorCondition): Element {
+  return errorElement(type, condition);
+}
+
+/** What xmpp.js hands an IQ route handler; `element` (the payload) is not in the typings. */
+interface IqContext {
+  stanza: Element;
+  element?: Element;
+}
+
+/** The request's payload element, e.g. `<req/>` or `<command/>`. */
+export function iqPayload(ctx: object): Element | undefined {
+  return (ctx as IqContext).element;
+}
+
+/** Who sent an IQ: the full JID as stamped by the server, its bare JID and its role, if any. */
+export function iqSender(ctx: object, access: AccessList) {
+  const from = String((ctx as IqContext).stanza.attrs.from ?? "");
+  const sender = bareJid(from);
+  const role = sender === undefined ? undefined : access.roleOf(sender);
+  return { from, sender, role };
 }
 
 export function registerIqHandlers(client: XmppClient, options: IqHandlerOptions = {}): void {
@@ -64,11 +85,9 @@ export function registerIqHandlers(client: XmppClient, options: IqHandlerOptions
   // XEP-0199 ping is answered by every client createXmppClient builds.
 }
 
-/** The `node` of the request's payload (xmpp.js puts the payload in `ctx.element`). */
+/** The `node` of the request's payload. */
 function nodeOf(ctx: object): string | undefined {
-  // The runtime context has `element`; @types/xmpp__iq does not declare it.
-  const element = (ctx as { element?: Element }).element;
-  const node: unknown = element?.attrs.node;
+  const node: unknown = iqPayload(ctx)?.attrs.node;
   return typeof node === "string" ? node : undefined;
 }
 
@@ -78,7 +97,7 @@ function nodeOf(ctx: object): string | undefined {
  * `<setResponse>`) in an error reply, not for their request.
  */
 export function replaceEchoedPayload(ctx: object, replacement: Element): void {
-  const echoed = (ctx as { element?: Element }).element;
+  const echoed = iqPayload(ctx);
   if (!echoed) return;
   echoed.name = replacement.name;
   echoed.attrs = replacement.attrs;

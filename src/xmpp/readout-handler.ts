@@ -4,10 +4,9 @@
  */
 import type { AccessList } from "../core/access.js";
 import type { AuditLog } from "../core/audit.js";
-import { bareJid } from "../core/jid.js";
 import type { RateLimiter } from "../core/rate-limit.js";
 import type { Element, XmppClient } from "./client.js";
-import { iqError, replaceEchoedPayload } from "./iq-handlers.js";
+import { iqError, iqPayload, iqSender, replaceEchoedPayload } from "./iq-handlers.js";
 import {
   parseReadoutRequest,
   readoutAccepted,
@@ -31,27 +30,19 @@ export interface ReadoutDeps {
   now: () => number;
 }
 
-/** What xmpp.js hands a route handler; `element` is the IQ's payload (not in the typings). */
-interface IqContext {
-  stanza: Element;
-  element?: Element;
-}
-
 export function registerReadout(client: XmppClient, deps: ReadoutDeps): void {
   client.iqCallee.get(SENSORDATA_NS, "req", (ctx) => handleReq(ctx, deps));
   client.iqCallee.get(SENSORDATA_NS, "cancel", (ctx) => {
     // Every readout is answered at once, so there is never one left to cancel.
-    const cancel = (ctx as IqContext).element;
+    const cancel = iqPayload(ctx);
     const seqnr = cancel === undefined ? undefined : seqnrOf(cancel);
     return seqnr === undefined ? iqError("modify", "bad-request") : readoutCancelled(seqnr);
   });
 }
 
-function handleReq(ctx: IqContext, deps: ReadoutDeps): Element {
-  const req = ctx.element as Element;
-  const from = String(ctx.stanza.attrs.from ?? "");
-  const sender = bareJid(from);
-  const role = sender === undefined ? undefined : deps.access.roleOf(sender);
+function handleReq(ctx: object, deps: ReadoutDeps): Element {
+  const req = iqPayload(ctx) as Element;
+  const { from, sender, role } = iqSender(ctx, deps.access);
   const record = { sender: from, transport: "sensordata" as const, command: "readout" };
   if (sender === undefined || role === undefined) {
     deps.audit.commandRefused({ ...record, role, reason: "stranger" });
@@ -93,7 +84,7 @@ function handleReq(ctx: IqContext, deps: ReadoutDeps): Element {
 }
 
 /** An error reply carrying `<rejected>` where XEP-0323 clients look for it. */
-function reject(ctx: IqContext, seqnr: string | undefined, refusal: ReadoutRefusal): Element {
+function reject(ctx: object, seqnr: string | undefined, refusal: ReadoutRefusal): Element {
   replaceEchoedPayload(ctx, readoutRejected(seqnr, refusal.text));
   return iqError(refusal.type, refusal.condition);
 }

@@ -12,7 +12,7 @@
  */
 import { xml, type Element } from "./client.js";
 import type { DeviceDescription, Reading } from "../core/reading.js";
-import { SENSORDATA_NS, sensorDataFields } from "./sensordata.js";
+import { SENSORDATA_NS, sensorDataFields, XS_DATETIME } from "./sensordata.js";
 
 /** Most readings one historical readout returns; a request for more gets the oldest this many. */
 export const MAX_HISTORY_READINGS = 500;
@@ -50,7 +50,6 @@ const HISTORICAL_FLAGS = [
   "historicalOther",
 ];
 const XS_INT = /^[+-]?\d{1,10}$/;
-const XS_DATETIME = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
 const refuse = <T>(
   type: ReadoutRefusal["type"],

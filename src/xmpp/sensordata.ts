@@ -84,7 +84,7 @@ export interface ParsedSensorData {
 
 const XS_INT = /^[+-]?\d+$/;
 const XS_DOUBLE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const XS_DATETIME = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+export const XS_DATETIME = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 const XS_BOOLEAN: Record<string, boolean> = { true: true, false: false, "1": true, "0": false };
 /** Valid XEP-0323 value types this model has no kind for (yet). */
 const UNSUPPORTED = new Set(["string", "date", "dateTime", "duration", "time"]);

@@ -169,6 +169,17 @@ export function withReceiptRequest(message: Element): Element {
   return copy;
 }
 
+/** The `<error/>` child of an error stanza (RFC 6120 §8.3.2). */
+export function errorElement(
+  type: StanzaErrorType,
+  condition: StanzaErrorCondition,
+  text?: string,
+): Element {
+  const error = xml("error", { type }, xml(condition, { xmlns: STANZAS_NS }));
+  if (text !== undefined) error.append(xml("text", { xmlns: STANZAS_NS }, text));
+  return error;
+}
+
 /**
  * RFC 6120 §8.3 error reply to `original`: same element name and id, to/from swapped,
  * `type='error'`. The original payload is not echoed back (RFC 6120 makes it optional), so an
@@ -181,8 +192,7 @@ export function stanzaError(
   text?: string,
 ): Element {
   if (attr(original, "type") === "error") throw new TypeError("never answer an error stanza");
-  const error = xml("error", { type }, xml(condition, { xmlns: STANZAS_NS }));
-  if (text !== undefined) error.append(xml("text", { xmlns: STANZAS_NS }, text));
+  const error = errorElement(type, condition, text);
   const swapped = { to: attr(original, "from"), from: attr(original, "to") };
   return xml(original.name, { ...swapped, id: attr(original, "id"), type: "error" }, error);
 }
