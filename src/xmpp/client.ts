@@ -69,21 +69,6 @@ export interface StreamManagementEvents {
   readonly enableSent: boolean;
 }
 
-/**
- * Resolves when stream management acks `stanza` (acks are cumulative, so everything sent before
- * it is then confirmed too), or after `timeoutMs`; resolves at once without stream management.
- */
-export function ackOf(client: XmppClient, stanza: Element, timeoutMs: number): Promise<void> {
-  const sm = client.streamManagement;
-  if (!sm.enabled) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => (clearTimeout(timer), sm.off("ack", onAck), resolve());
-    const onAck = (acked: Element) => acked === stanza && done();
-    const timer = setTimeout(done, timeoutMs);
-    sm.on("ack", onAck);
-  });
-}
-
 export interface XmppClient {
   /** The xmpp.js entity: start/stop, send, `stanza`/`online`/`error`/`status` events. */
   entity: Client;

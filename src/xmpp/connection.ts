@@ -12,7 +12,7 @@
 import { EventEmitter } from "node:events";
 import { createBackoff, type Backoff } from "../core/backoff.js";
 import type { Logger } from "../core/logger.js";
-import { AuthenticationError, ackOf, closeClient, createXmppClient } from "./client.js";
+import { AuthenticationError, closeClient, createXmppClient } from "./client.js";
 import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
@@ -26,6 +26,8 @@ const SM_NS = "urn:xmpp:sm:3";
 /** How long a new session may take to send <enable/>; a server without XEP-0198 costs this once. */
 const SM_ENABLE_WAIT_MS = 1_000;
 const ACK_REQUEST_MS = 50;
+/** How long a clean stop waits for the server to confirm the goodbye (and all before it). */
+const GOODBYE_ACK_MS = 2_000;
 
 export { AuthenticationError, TlsCertificateError, TlsRequiredError, UnconfirmedStanzaError };
 export type { Presence, SubscriptionAudit };
@@ -144,7 +146,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     this.#online = false;
     this.#settle(new Error("XmppConnection stopped before it came online"));
     if (!attempt) return;
-    if (wasOnline) await this.#sayGoodbye(attempt.client);
+    if (wasOnline) await this.#sayGoodbye(attempt);
     if (wasOnline) this.emit("offline", "stopped");
     await discard(attempt);
     this.#log.info("xmpp stopped");
@@ -154,12 +156,16 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
    * Unavailable presence, then a short wait for the server to ack it: after a clean stop the
    * stanzas sent just before are reported `acked`, not `sm-failed` (which would mean resending).
    */
-  async #sayGoodbye(client: XmppClient): Promise<void> {
+  async #sayGoodbye(attempt: Attempt): Promise<void> {
     const goodbye = xml("presence", { type: "unavailable" });
-    const acked = ackOf(client, goodbye, 2_000);
+    // Without stream management there is no ack to wait for. A goodbye the stream drops is
+    // reported by the closing session (sm-failed); here it only ends the wait.
+    const acked = attempt.client.streamManagement.enabled
+      ? attempt.acks.track(goodbye).catch(() => undefined)
+      : Promise.resolve();
     try {
-      await client.entity.send(goodbye);
-      await acked;
+      await attempt.client.entity.send(goodbye);
+      await Promise.race([acked, new Promise((resolve) => setTimeout(resolve, GOODBYE_ACK_MS))]);
     } catch (err) {
       this.#log.warn({ reason: describeFailure(err) }, "xmpp goodbye failed");
     }

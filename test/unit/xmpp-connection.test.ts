@@ -3,14 +3,14 @@
  * classification, TLS options, and the reconnect policy against servers that fail at the TCP
  * level (nothing listening, or listening and never answering).
  */
-import { EventEmitter, once } from "node:events";
+import { once } from "node:events";
 import { createServer, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { rootCertificates } from "node:tls";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ackOf, chooseMechanism, describeFailure, fatalError, xml } from "../../src/xmpp/client.js";
-import type { XmppClient } from "../../src/xmpp/client.js";
+import { chooseMechanism, describeFailure, fatalError, xml } from "../../src/xmpp/client.js";
+import { AckTracker, UnconfirmedStanzaError } from "../../src/xmpp/acks.js";
 import {
   AuthenticationError,
   TlsCertificateError,
@@ -100,29 +100,31 @@ describe("fatalError", () => {
   });
 });
 
-describe("ackOf", () => {
-  // Only the stream-management emitter is used; the rest of the client is irrelevant here.
-  const fakeClient = (enabled: boolean) => {
-    const streamManagement = Object.assign(new EventEmitter(), { enabled });
-    return { client: { streamManagement } as unknown as XmppClient, streamManagement };
-  };
-
-  it("waits for the ack of that very stanza", async () => {
-    const { client, streamManagement } = fakeClient(true);
+describe("AckTracker", () => {
+  it("waits for the confirmation of that very stanza", async () => {
+    const acks = new AckTracker();
     const [mine, other] = [xml("presence"), xml("presence")];
     let settled = false;
-    const acked = ackOf(client, mine, 5_000).then(() => (settled = true));
-    streamManagement.emit("ack", other);
+    const acked = acks.track(mine).then(() => (settled = true));
+    acks.confirmed(other);
     await Promise.resolve();
     expect(settled).toBe(false);
-    streamManagement.emit("ack", mine);
+    acks.confirmed(mine);
     await acked;
-    expect(streamManagement.listenerCount("ack")).toBe(0);
+    expect(settled).toBe(true);
   });
 
-  it("gives up after the timeout, and does not wait without stream management", async () => {
-    await ackOf(fakeClient(true).client, xml("presence"), 10);
-    await ackOf(fakeClient(false).client, xml("presence"), 60_000);
+  it("rejects what the stream dropped, and everything still waiting when the session closes", async () => {
+    const acks = new AckTracker();
+    const [dropped, waiting] = [xml("message"), xml("message")];
+    const first = acks.track(dropped);
+    const second = acks.track(waiting);
+    acks.failed(dropped, "the stream ended");
+    await expect(first).rejects.toThrow(UnconfirmedStanzaError);
+    await expect(first).rejects.toThrow(/the stream ended/);
+    acks.failAll("the session was closed");
+    await expect(second).rejects.toThrow(/the session was closed/);
+    acks.confirmed(waiting); // a late ack for a settled stanza changes nothing
   });
 });
 
