@@ -77,6 +77,8 @@ interface Attempt {
   client: XmppClient;
   /** sendAcked() stanzas the server has not confirmed yet. */
   acks: AckTracker;
+  /** Aborted when the session is discarded: ends the IQ requests still waiting. */
+  closing: AbortController;
   /** A pending `<r/>`, see #requestAck. */
   ackRequest?: NodeJS.Timeout;
   stopKeepalive?: () => void;
@@ -203,7 +205,19 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   async request(iq: Element, timeoutMs = 30_000): Promise<Element> {
     const attempt = this.#online ? this.#attempt : undefined;
     if (!attempt) throw new UnconfirmedStanzaError("not online");
-    return attempt.client.iqCaller.request(iq, timeoutMs);
+    // xmpp.js lets a request outlive its session until the timeout; a closed session ends it
+    // at once, so that stop() does not wait for it.
+    const { signal } = attempt.closing;
+    let onClose = () => undefined as void;
+    const closed = new Promise<never>((_, reject) => {
+      onClose = () => reject(new UnconfirmedStanzaError("the session was closed"));
+      signal.addEventListener("abort", onClose, { once: true });
+    });
+    try {
+      return await Promise.race([attempt.client.iqCaller.request(iq, timeoutMs), closed]);
+    } finally {
+      signal.removeEventListener("abort", onClose);
+    }
   }
 
   /**
@@ -254,6 +268,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt: Attempt = {
       client,
       acks: new AckTracker(),
+      closing: new AbortController(),
       session: false,
       unwire: () => undefined,
     };
@@ -407,6 +422,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 
 /** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */
 async function discard(attempt: Attempt): Promise<void> {
+  attempt.closing.abort();
   attempt.unwire();
   clearTimeout(attempt.ackRequest);
   attempt.stopKeepalive?.();
