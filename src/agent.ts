@@ -46,7 +46,17 @@ export interface AgentOptions {
   now?: () => number;
   /** Readings per second of the built-in emulator (`device.emulate`); its default otherwise. */
   emulatorRateHz?: number;
+  /** How long start() waits for the XMPP server before going on without it (default 10 s). */
+  onlineWaitMs?: number;
+  /**
+   * A failure retrying cannot cure (credentials refused, certificate untrusted) after start()
+   * returned; the agent keeps the device side and the outbox running until told to stop.
+   */
+  onFatal?: (error: Error) => void;
 }
+
+/** Long enough for a Pi's SCRAM login on a reachable server; a dead network must not hold readings back. */
+const ONLINE_WAIT_MS = 10_000;
 
 export interface AgentStatus {
   xmpp: { online: boolean; jid: string | undefined };
@@ -247,22 +257,50 @@ export class Agent {
     );
     agent.wire();
     relays.start();
+    // The device is read from the start: readings wait in the outbox for a server that may be
+    // unreachable at boot (no network yet), so none is refused for want of a connection.
+    link.start();
     try {
-      await xmpp.start();
+      await mqtt?.start();
+      if (config.health) {
+        const { host, port } = config.health;
+        agent.endpoint = await startHealthServer(host, port, () => agent.status());
+        log.info({ url: agent.endpoint.url }, "health endpoint listening");
+      }
+      await agent.untilOnline(xmpp.start());
     } catch (error) {
-      relays.stop();
-      await outbox.close();
-      await emulator?.stop();
+      await agent.stop();
       throw error;
     }
-    await mqtt?.start();
-    if (config.health) {
-      const { host, port } = config.health;
-      agent.endpoint = await startHealthServer(host, port, () => agent.status());
-      log.info({ url: agent.endpoint.url }, "health endpoint listening");
-    }
-    link.start();
     return agent;
+  }
+
+  /**
+   * Resolves at the first online, or when the wait is over (the connection goes on retrying);
+   * rejects on a failure retrying cannot cure. One that comes later goes to `onFatal`.
+   */
+  private async untilOnline(started: Promise<void>): Promise<void> {
+    const { log, onlineWaitMs = ONLINE_WAIT_MS } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<"waited">((resolve) => {
+      timer = setTimeout(() => resolve("waited"), onlineWaitMs);
+    });
+    const outcome = await Promise.race([started, waited]).finally(() => clearTimeout(timer));
+    if (outcome !== "waited") return;
+    log.warn(
+      { waitedMs: onlineWaitMs },
+      "XMPP server not reachable yet; readings wait in the outbox while the agent keeps trying",
+    );
+    started.then(
+      () => log.info("agent online"),
+      (error: Error) => this.fatal(error),
+    );
+  }
+
+  private fatal(error: Error): void {
+    const { log, onFatal } = this.options;
+    log.error({ err: error }, `XMPP stopped: ${error.message}`);
+    onFatal?.(error);
   }
 
   status(): AgentStatus {
@@ -318,7 +356,7 @@ export class Agent {
     this.xmpp.on("subscription", (d) =>
       log.info({ from: d.from }, `presence subscription: ${d.kind}`),
     );
-    this.xmpp.on("error", (e) => log.error({ err: e }, `XMPP stopped: ${e.message}`));
+    this.xmpp.on("error", (e) => this.fatal(e));
   }
 
   /** A reading counts as accepted once it is durable in the outbox; only then is it relayed. */

@@ -16,9 +16,18 @@ answers commands from allow-listed JIDs. Stops cleanly on Ctrl-C or SIGTERM. SIG
 configuration again: access.allow, telemetry.subscribers and log.level change at once; it logs
 what else changed and needs a restart.
 
+The device is read from the start; while the XMPP server is unreachable (no network at boot, a
+server restart) readings wait in the outbox and go out once it answers.
+
 Options:
   --config FILE   the agent's YAML configuration (see config/agent.example.yaml)
   -h, --help      show this help
+
+Exit status:
+  0   stopped on request (SIGTERM, Ctrl-C)
+  1   failed: the server refused the credentials or certificate, a disk or port error;
+      a supervisor may restart it
+  2   bad command line or configuration: restarting will not help until it is fixed
 `;
 
 export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise<number> {
@@ -41,23 +50,43 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
   }
   const logger = log ?? createLogger({ level: loaded.config.log.level });
   for (const warning of loaded.warnings) logger.warn(warning);
-  const agent = await Agent.start({
-    config: loaded.config,
-    password: loaded.password,
-    ...(loaded.mqttPassword === undefined ? {} : { mqttPassword: loaded.mqttPassword }),
-    log: logger,
-  });
-  logger.info({ jid: agent.xmpp.jid }, "agent online");
-  const reload = () => void reloadConfig(values.config ?? "", agent, logger);
+  // Installed before start: without a handler SIGHUP would end the process while it connects.
+  let agent: Agent | undefined;
+  let reloadWhenStarted = false;
+  const reload = () => {
+    if (agent) void reloadConfig(values.config ?? "", agent, logger);
+    else reloadWhenStarted = true;
+  };
   process.on("SIGHUP", reload);
-  await new Promise<void>((resolve) => {
-    if (io.signal?.aborted) return resolve();
-    io.signal?.addEventListener("abort", () => resolve(), { once: true });
-  });
-  process.off("SIGHUP", reload);
-  logger.info("stopping");
+  let failure: Error | undefined;
+  try {
+    const stopped = new Promise<void>((resolve) => {
+      if (io.signal?.aborted) return resolve();
+      io.signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+    let onFatal: (error: Error) => void = () => undefined;
+    const fatal = new Promise<void>((resolve) => {
+      onFatal = (error) => {
+        failure = error;
+        resolve();
+      };
+    });
+    agent = await Agent.start({
+      config: loaded.config,
+      password: loaded.password,
+      ...(loaded.mqttPassword === undefined ? {} : { mqttPassword: loaded.mqttPassword }),
+      log: logger,
+      onFatal,
+    });
+    if (agent.xmpp.online) logger.info({ jid: agent.xmpp.jid }, "agent online");
+    if (reloadWhenStarted) reload();
+    await Promise.race([stopped, fatal]);
+  } finally {
+    process.off("SIGHUP", reload);
+  }
+  logger.info(failure ? "stopping after a failure retrying cannot cure" : "stopping");
   await agent.stop();
-  return 0;
+  return failure ? 1 : 0;
 }
 
 /** SIGHUP: read the file again and apply what can change while running; say what cannot. */

@@ -125,4 +125,89 @@ health: { port: ${healthPort} }
     expect(logs).toMatch(/agent online/);
     expect(logs).not.toContain(SECRET);
   });
+
+  it("starts with the server unreachable: keeps the device's readings, lives through SIGHUP, delivers when the server comes", async () => {
+    const late = await startProsody();
+    const config = join(dir, "late.yaml");
+    const healthPort = await freePort();
+    try {
+      await late.register("agent", SECRET);
+      await late.register("owner", "owner-pass");
+      await writeFile(
+        config,
+        `xmpp:
+  service: ${late.service}
+  domain: localhost
+  username: agent
+  password: { env: IOT_AGENT_XMPP_PASSWORD }
+  tls: { caFile: ${late.caFile} }
+  reconnect: { initialSeconds: 1, maxSeconds: 2 }
+device: { port: ${join(dir, "ttyLATE")}, emulate: true }
+outbox: { dir: ${join(dir, "late-outbox")} }
+access:
+  allow: [ { jid: owner@localhost, role: admin } ]
+telemetry:
+  subscribers: [ owner@localhost ]
+health: { port: ${healthPort} }
+`,
+        { mode: 0o600 },
+      );
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "run", "--config", config],
+        {
+          env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let logs = "";
+      child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      try {
+        // No server yet: readings are accepted into the outbox all the same.
+        const pending = async () => {
+          const metrics = await fetch(`http://127.0.0.1:${healthPort}/metrics`).then(
+            (r) => r.text(),
+            () => "",
+          );
+          return Number(/^iot_agent_outbox_pending\{sink="xmpp"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+        };
+        const deadline = Date.now() + 20_000;
+        while ((await pending()) < 3) {
+          if (Date.now() > deadline) throw new Error(`no readings in the outbox; logs:\n${logs}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(logs).not.toMatch(/agent online/);
+        child.kill("SIGHUP");
+        await new Promise((r) => setTimeout(r, 300));
+        expect(child.exitCode).toBeNull();
+
+        await late.start();
+        const peer = await startPeer(
+          late,
+          "owner",
+          "owner-pass",
+          await readFile(late.caFile, "utf8"),
+        );
+        try {
+          const delayed = await peer.next(
+            (s) => s.is("message") && s.getChild("delay", "urn:xmpp:delay") !== undefined,
+            30_000,
+          );
+          expect(delayed.getChild("fields", SENSORDATA_NS)).toBeDefined();
+          await until(() => logs.includes("agent online"), "agent online");
+          // The SIGHUP that came while connecting is carried out once the agent runs.
+          await until(() => logs.includes("configuration reloaded"), "the deferred reload");
+        } finally {
+          await peer.stop();
+        }
+      } finally {
+        child.kill("SIGTERM");
+      }
+      expect(await exited).toBe(0);
+    } finally {
+      await late.destroy();
+    }
+  }, 60_000);
 });
