@@ -10,7 +10,7 @@ import type { AgentConfig } from "./config/schema.js";
 import { planReload, type Reloadable, type ReloadPlan } from "./config/reload.js";
 import { AccessList, type Role } from "./core/access.js";
 import { AlertEngine } from "./core/alerts.js";
-import { AuditLog } from "./core/audit.js";
+import { AuditLog, type CommandCount } from "./core/audit.js";
 import type { CommandContext, DeviceControl } from "./core/commands.js";
 import { RecentHistory } from "./core/history.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
@@ -34,6 +34,7 @@ import { Subscribers } from "./xmpp/subscribers.js";
 import { TelemetryRelays, type SinkStatus } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
 import { startHealthServer, type HealthServer } from "./health/server.js";
+import { statusSummary } from "./health/summary.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export interface AgentOptions {
@@ -59,7 +60,7 @@ export interface AgentOptions {
 const ONLINE_WAIT_MS = 10_000;
 
 export interface AgentStatus {
-  xmpp: { online: boolean; jid: string | undefined };
+  xmpp: { online: boolean; jid: string | undefined; sessions: number };
   device: { state: string; id: string | undefined; boot: string | undefined };
   lastReading: Reading | undefined;
   link: SerialLink["stats"];
@@ -77,10 +78,13 @@ export interface AgentStatus {
     records: number;
     fsyncs: number;
   };
+  commands: CommandCount[];
 }
 
 export class Agent {
   private refused = 0;
+  /** XMPP sessions opened: the first, then one per reconnect. */
+  private sessions = 0;
   /** The local /metrics and /status endpoint, when `health` is configured. */
   endpoint: HealthServer | undefined;
 
@@ -101,6 +105,8 @@ export class Agent {
     private readonly mqtt: MqttBridge | undefined,
     /** What a configuration reload may change while running. */
     private readonly live: { access: AccessList; subscribers: Subscribers },
+    /** Who ran which command; its counts feed the figures. */
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -228,6 +234,7 @@ export class Agent {
       role,
       device,
       subscriptions: subscribers,
+      figures: () => statusSummary(agent.status(), now()),
       now,
     });
     const adhoc = new AdhocCommands({ access, audit, limiter, device, context, now });
@@ -254,6 +261,7 @@ export class Agent {
       emulator,
       mqtt,
       { access, subscribers },
+      audit,
     );
     agent.wire();
     relays.start();
@@ -305,7 +313,7 @@ export class Agent {
 
   status(): AgentStatus {
     return {
-      xmpp: { online: this.xmpp.online, jid: this.xmpp.jid },
+      xmpp: { online: this.xmpp.online, jid: this.xmpp.jid, sessions: this.sessions },
       device: { state: this.link.state, id: this.link.device?.id, boot: this.link.device?.boot },
       lastReading: this.history.latest(),
       link: this.link.stats,
@@ -318,6 +326,7 @@ export class Agent {
         records: this.outbox.stats.records,
         fsyncs: this.outbox.stats.fsyncs,
       },
+      commands: this.audit.counts(),
     };
   }
 
@@ -350,6 +359,7 @@ export class Agent {
     });
     this.xmpp.on("stanza", (stanza) => void this.onStanza(stanza));
     this.xmpp.on("online", () => {
+      this.sessions += 1;
       this.relays.pump();
       this.alertSender.flush();
     });

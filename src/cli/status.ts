@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { AgentStatus } from "../agent.js";
+import { statusSummary } from "../health/summary.js";
 import type { CliIo } from "./io.js";
 
 export const STATUS_HELP = `Usage: iot-agent status [--url URL]
@@ -41,24 +42,6 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
     io.err(`iot-agent: no answer from ${url}: ${(error as Error).message}\n`);
     return 1;
   }
-  io.out(describe(status));
+  io.out(statusSummary(status, Date.now()) + "\n");
   return status.xmpp.online && status.device.state === "online" ? 0 : EXIT_DEGRADED;
-}
-
-function describe(s: AgentStatus): string {
-  const last = s.lastReading;
-  const age = last ? `${((Date.now() - last.receivedAt) / 1000).toFixed(1)} s ago` : "none yet";
-  const sinks = Object.entries(s.sinks).map(
-    ([name, k]) =>
-      `  ${name}: ${k.pending} pending, ${k.dropped} dropped, ${k.relay.delivered} delivered` +
-      `${k.relay.catchingUp ? " (catching up)" : ""}`,
-  );
-  return [
-    `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}`,
-    `device:  ${s.device.state}${s.device.id ? ` (${s.device.id}, boot ${s.device.boot ?? "?"})` : ""}`,
-    `last reading: ${last ? `#${last.seq} ${age}` : age}`,
-    `outbox:  ${s.outbox.bytes} bytes on disk, ${s.outbox.refused} refused`,
-    ...sinks,
-    "",
-  ].join("\n");
 }

@@ -32,6 +32,14 @@ export interface RefusalRecord extends Omit<CommandRecord, "role"> {
   detail?: string;
 }
 
+/** How many commands ended which way, per transport (refusals also per reason). */
+export interface CommandCount {
+  transport: Transport;
+  result: "done" | "failed" | "refused";
+  reason?: RefusalReason;
+  count: number;
+}
+
 export interface OutcomeRecord extends CommandRecord {
   ok: boolean;
   /** The reply sent, as a short description of the outcome. */
@@ -45,7 +53,14 @@ const MAX_WORD_CHARS = 32;
 const MAX_OUTCOME_CHARS = 300;
 
 export class AuditLog {
+  readonly #counts = new Map<string, CommandCount>();
+
   constructor(private readonly logger: AuditLogger) {}
+
+  /** Every command that ended so far, for the metrics and the admins' `stats`. */
+  counts(): CommandCount[] {
+    return [...this.#counts.values()].map((c) => ({ ...c }));
+  }
 
   commandAccepted(r: CommandRecord): void {
     this.logger.info(this.base("accepted", r, commandText(r.command)), "command accepted");
@@ -61,6 +76,7 @@ export class AuditLog {
     const record = { ...this.base("refused", r, command), reason: r.reason };
     const detail = r.detail === undefined ? {} : { detail: clip(r.detail, MAX_OUTCOME_CHARS) };
     this.logger.warn({ ...record, ...detail }, `command refused: ${r.reason}`);
+    this.#count({ transport: r.transport, result: "refused", reason: r.reason });
   }
 
   commandDone(r: OutcomeRecord): void {
@@ -72,6 +88,14 @@ export class AuditLog {
     };
     if (r.ok) this.logger.info(record, "command done");
     else this.logger.warn(record, "command failed");
+    this.#count({ transport: r.transport, result: r.ok ? "done" : "failed" });
+  }
+
+  #count(key: Omit<CommandCount, "count">): void {
+    const id = `${key.transport} ${key.result} ${key.reason ?? ""}`;
+    const entry = this.#counts.get(id) ?? { ...key, count: 0 };
+    entry.count += 1;
+    this.#counts.set(id, entry);
   }
 
   private base(

@@ -35,6 +35,11 @@ const SPECS = {
   ping: { role: "viewer", usage: "ping", summary: "check that the agent answers" },
   // Agent-level actions are admin-only: they disturb every user of the device, not one value.
   "reconnect-device": { role: "admin", usage: "reconnect-device", summary: "re-request HELLO" },
+  stats: {
+    role: "admin",
+    usage: "stats",
+    summary: "the agent's figures: readings in and out, outbox, drops, sessions, commands",
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type Verb = keyof typeof SPECS;
@@ -144,6 +149,8 @@ export interface CommandContext {
   role: Role;
   device: DeviceControl;
   subscriptions: SubscriptionStore;
+  /** The agent's figures as text (what `iot-agent status` prints). */
+  figures(): string;
   now(): number;
 }
 
@@ -180,6 +187,8 @@ export async function executeCommand(command: Command, ctx: CommandContext): Pro
         : done("you were not subscribed");
     case "reconnect-device":
       return reconnectDevice(ctx);
+    case "stats":
+      return done(ctx.figures());
   }
 }
 

@@ -80,6 +80,19 @@ export function prometheusText(status: AgentStatus): string {
       Object.entries(link.wireErrors).map(([error, value]) => ({ labels: { error }, value })),
     ),
     counter("iot_agent_device_opens_total", "Times the serial port was opened.", one(link.opens)),
+    counter(
+      "iot_agent_xmpp_sessions_total",
+      "XMPP sessions opened: the first, then one per reconnect.",
+      one(status.xmpp.sessions),
+    ),
+    counter(
+      "iot_agent_commands_total",
+      "Commands from every transport, by how they ended.",
+      status.commands.map(({ transport, result, reason, count }) => ({
+        labels: { transport, result, ...(reason ? { reason } : {}) },
+        value: count,
+      })),
+    ),
     counter("iot_agent_device_commands_total", "Actuator commands, by result.", [
       { labels: { result: "ok" }, value: link.commandsOk },
       { labels: { result: "failed" }, value: link.commandsFailed },

@@ -85,6 +85,15 @@ health: { port: ${healthPort} }
       const reply = owner.next((s) => s.is("message") && /pong/.test(s.getChildText("body") ?? ""));
       await owner.send("agent@localhost", "ping");
       await reply;
+      // The same figures over XMPP, for an admin.
+      const stats = owner.next(
+        (s) => s.is("message") && /^xmpp: /.test(s.getChildText("body") ?? ""),
+      );
+      await owner.send("agent@localhost", "stats");
+      const figures = (await stats).getChildText("body") ?? "";
+      expect(figures).toMatch(/^readings: [1-9]\d* in, 0 rejected, \d+ bad lines$/m);
+      expect(figures).toMatch(/^commands: 1 done, 0 failed, 0 refused$/m);
+      expect(figures).toMatch(/^ {2}xmpp: \d+ pending, 0 dropped, [1-9]\d* delivered/m);
 
       // The health endpoint, as Prometheus and as `iot-agent status` see it.
       const url = `http://127.0.0.1:${healthPort}`;
@@ -93,6 +102,8 @@ health: { port: ${healthPort} }
       expect(metrics).toMatch(/^iot_agent_xmpp_online 1$/m);
       expect(metrics).toMatch(/^iot_agent_readings_delivered_total\{sink="xmpp"\} [1-9]\d*$/m);
       expect(metrics).toMatch(/^iot_agent_outbox_pending\{sink="xmpp"\} \d+$/m);
+      expect(metrics).toMatch(/^iot_agent_xmpp_sessions_total 1$/m);
+      expect(metrics).toMatch(/^iot_agent_commands_total\{transport="chat",result="done"\} 2$/m);
       const status = await runCli(["status", "--url", url]);
       expect(status.code).toBe(0);
       expect(status.out).toMatch(/^xmpp: +online as agent@localhost\//m);

@@ -70,6 +70,7 @@ function context(role: Role, device: Partial<DeviceControl> = {}): CommandContex
     role,
     now: () => NOW,
     subscriptions: setSubscriptions(),
+    figures: () => "xmpp: online",
     device: {
       state: "online",
       description,
@@ -104,6 +105,7 @@ describe("parseCommand", () => {
     ["whoami", { verb: "whoami" }],
     ["ping", { verb: "ping" }],
     ["reconnect-device", { verb: "reconnect-device" }],
+    ["stats", { verb: "stats" }],
   ])("%j → %j", (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -155,6 +157,7 @@ describe("authorize", () => {
       whoami: "viewer",
       ping: "viewer",
       "reconnect-device": "admin",
+      stats: "admin",
     });
   });
 
@@ -301,6 +304,13 @@ describe("executeCommand", () => {
     expect(await run("whoami", ctx)).toContain("(viewer, subscribed)");
     expect(await run("unsubscribe", ctx)).toMatch(/^unsubscribed: /);
     expect(await run("unsubscribe", ctx)).toBe("you were not subscribed");
+  });
+
+  it("gives admins the agent's figures on stats, and no one else", async () => {
+    const figures = { ...context("admin"), figures: () => "readings: 42 in" };
+    expect(await run("stats", figures)).toBe("readings: 42 in");
+    const operator = await executeCommand(parsed("stats"), context("operator"));
+    expect(operator).toEqual({ ok: false, text: "stats needs the admin role (yours is operator)" });
   });
 
   it("asks the device for HELLO on reconnect-device (admin only)", async () => {

@@ -9,7 +9,7 @@ import { startHealthServer } from "../../src/health/server.js";
 function status(deviceState = "online"): AgentStatus {
   const relay = { delivered: 40, replayed: 5, deliveries: 40, failures: 1, catchingUp: false };
   return {
-    xmpp: { online: true, jid: "agent@example.org/iot-agent" },
+    xmpp: { online: true, jid: "agent@example.org/iot-agent", sessions: 3 },
     device: { state: deviceState, id: "envnode-01", boot: "b1" },
     lastReading: undefined,
     link: { ...emptyLinkStats(), readings: 42, opens: 1 },
@@ -18,6 +18,11 @@ function status(deviceState = "online"): AgentStatus {
       mqtt: { pending: 7, dropped: 3, relay: { ...relay, delivered: 35 }, transport: {} },
     },
     outbox: { pending: 2, dropped: 0, bytes: 4096, refused: 0, records: 42, fsyncs: 30 },
+    commands: [
+      { transport: "chat", result: "done", count: 5 },
+      { transport: "mqtt", result: "failed", count: 1 },
+      { transport: "chat", result: "refused", reason: "stranger", count: 2 },
+    ],
   };
 }
 
@@ -31,6 +36,11 @@ describe("prometheusText", () => {
     expect(text).toContain('iot_agent_outbox_dropped_total{sink="mqtt"} 3\n');
     expect(text).toContain('iot_agent_readings_delivered_total{sink="xmpp"} 40\n');
     expect(text).toContain("iot_agent_last_reading_timestamp_seconds NaN\n");
+    expect(text).toContain("iot_agent_xmpp_sessions_total 3\n");
+    expect(text).toContain(
+      'iot_agent_commands_total{transport="chat",result="refused",reason="stranger"} 2\n',
+    );
+    expect(text).toContain('iot_agent_commands_total{transport="mqtt",result="failed"} 1\n');
     for (const line of text.trim().split("\n")) {
       expect(line).toMatch(
         /^(# (HELP|TYPE) iot_agent_\w+ .+|iot_agent_\w+(\{[^}]*\})? (-?\d+(\.\d+)?|NaN))$/,
@@ -58,6 +68,8 @@ describe("iot-agent status", () => {
     const healthy = await ask(status());
     expect(healthy.code).toBe(0);
     expect(healthy.out).toMatch(/mqtt: 7 pending, 3 dropped, 35 delivered/);
+    expect(healthy.out).toMatch(/^xmpp: +online as agent@example.org\/iot-agent, session 3$/m);
+    expect(healthy.out).toMatch(/^commands: 5 done, 1 failed, 2 refused$/m);
     const degraded = await ask(status("missing"));
     expect(degraded.code).toBe(3);
     expect(degraded.out).toMatch(/^device: +missing/m);

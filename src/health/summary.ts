@@ -1,0 +1,32 @@
+/**
+ * The agent's figures for a person: `iot-agent status` prints this, and admins get the same
+ * text over XMPP with the `stats` command, so both say the same thing in the same words.
+ */
+import type { AgentStatus } from "../agent.js";
+
+export function statusSummary(s: AgentStatus, now: number): string {
+  const last = s.lastReading;
+  const age = last ? `${((now - last.receivedAt) / 1000).toFixed(1)} s ago` : "none yet";
+  const wireErrors = Object.values(s.link.wireErrors).reduce((a, b) => a + b, 0);
+  const sinks = Object.entries(s.sinks).map(
+    ([name, k]) =>
+      `  ${name}: ${k.pending} pending, ${k.dropped} dropped, ${k.relay.delivered} delivered` +
+      `${k.relay.catchingUp ? " (catching up)" : ""}`,
+  );
+  const session = s.xmpp.sessions > 1 ? `, session ${s.xmpp.sessions}` : "";
+  return [
+    `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}${session}`,
+    `device:  ${s.device.state}${s.device.id ? ` (${s.device.id}, boot ${s.device.boot ?? "?"})` : ""}`,
+    `last reading: ${last ? `#${last.seq} ${age}` : age}`,
+    `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${wireErrors} bad lines`,
+    `commands: ${commandLine(s.commands)}`,
+    `outbox:  ${s.outbox.bytes} bytes on disk, ${s.outbox.refused} refused`,
+    ...sinks,
+  ].join("\n");
+}
+
+function commandLine(counts: AgentStatus["commands"]): string {
+  const total = (result: string) =>
+    counts.filter((c) => c.result === result).reduce((n, c) => n + c.count, 0);
+  return `${total("done")} done, ${total("failed")} failed, ${total("refused")} refused`;
+}
