@@ -7,15 +7,15 @@ import { readFile } from "node:fs/promises";
 import type { Element } from "@xmpp/xml";
 import { DeviceEmulator } from "../firmware-bridge/emulator/index.js";
 import type { AgentConfig } from "./config/schema.js";
-import { planReload, type Reloadable, type ReloadPlan } from "./config/reload.js";
+import { configInForce, planReload, type ReloadPlan } from "./config/reload.js";
 import { AccessList, type Role } from "./core/access.js";
 import { AlertEngine } from "./core/alerts.js";
-import { AuditLog, type CommandCount } from "./core/audit.js";
-import type { CommandContext, DeviceControl } from "./core/commands.js";
+import { AuditLog } from "./core/audit.js";
+import type { AgentOptions, AgentStatus } from "./agent-types.js";
+import type { CommandContext } from "./core/commands.js";
 import { RecentHistory } from "./core/history.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { bareJid } from "./core/jid.js";
-import type { Logger } from "./core/logger.js";
 import { RateLimiter } from "./core/rate-limit.js";
 import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
@@ -25,61 +25,21 @@ import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
 import { classifyInbound } from "./xmpp/inbound.js";
-import { registerIqHandlers } from "./xmpp/iq-handlers.js";
-import { registerReadout } from "./xmpp/readout-handler.js";
-import { registerControl } from "./xmpp/control-handler.js";
 import { AdhocCommands } from "./xmpp/adhoc-handler.js";
+import { registerXmppServices } from "./xmpp/services.js";
+import { deviceControl } from "./device/device-control.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
 import { Subscribers } from "./xmpp/subscribers.js";
-import { TelemetryRelays, type SinkStatus } from "./telemetry-relays.js";
+import { TelemetryRelays } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
 import { startHealthServer, type HealthServer } from "./health/server.js";
 import { statusSummary } from "./health/summary.js";
 import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
-export interface AgentOptions {
-  /** The configuration in force; reload() updates what it applied. */
-  config: AgentConfig;
-  password: string;
-  /** The MQTT broker's password, when `mqtt.password` is configured. */
-  mqttPassword?: string;
-  log: Logger;
-  now?: () => number;
-  /** Readings per second of the built-in emulator (`device.emulate`); its default otherwise. */
-  emulatorRateHz?: number;
-  /** How long start() waits for the XMPP server before going on without it (default 10 s). */
-  onlineWaitMs?: number;
-  /**
-   * A failure retrying cannot cure (credentials refused, certificate untrusted) after start()
-   * returned; the agent keeps the device side and the outbox running until told to stop.
-   */
-  onFatal?: (error: Error) => void;
-}
+export type { AgentOptions, AgentStatus } from "./agent-types.js";
 
 /** Long enough for a Pi's SCRAM login on a reachable server; a dead network must not hold readings back. */
 const ONLINE_WAIT_MS = 10_000;
-
-export interface AgentStatus {
-  xmpp: { online: boolean; jid: string | undefined; sessions: number };
-  device: { state: string; id: string | undefined; boot: string | undefined };
-  lastReading: Reading | undefined;
-  link: SerialLink["stats"];
-  /** Per outbox sink (xmpp, pubsub): what waits, what was dropped, how delivery goes. */
-  sinks: Record<string, SinkStatus>;
-  outbox: {
-    /** Readings not yet confirmed by the XMPP server (the xmpp sink). */
-    pending: number;
-    /** Readings the xmpp sink lost to the size or age bound, or to damage on disk. */
-    dropped: number;
-    bytes: number;
-    /** Readings the outbox could not store (disk errors): never accepted, so never sent. */
-    refused: number;
-    /** Disk activity since start: readings stored, and fsyncs of every kind. */
-    records: number;
-    fsyncs: number;
-  };
-  commands: CommandCount[];
-}
 
 export class Agent {
   private refused = 0;
@@ -120,24 +80,7 @@ export class Agent {
       this.live.subscribers.setConfigured(next.telemetry.subscribers);
     }
     if (plan.apply.includes("log.level")) this.options.log.level = next.log.level;
-    // What is now in force: the old configuration with the applied parts of the new one.
-    const current = this.options.config;
-    const applied = (path: Reloadable) => plan.apply.includes(path);
-    const config: AgentConfig = {
-      ...current,
-      access: {
-        ...current.access,
-        allow: applied("access.allow") ? next.access.allow : current.access.allow,
-      },
-      telemetry: {
-        ...current.telemetry,
-        subscribers: applied("telemetry.subscribers")
-          ? next.telemetry.subscribers
-          : current.telemetry.subscribers,
-      },
-      log: applied("log.level") ? next.log : current.log,
-    };
-    this.options.config = config;
+    this.options.config = configInForce(this.options.config, next, plan);
     return plan;
   }
 
@@ -174,38 +117,26 @@ export class Agent {
       log,
       presence: () => devicePresence(link),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
-      setup: (client) => {
-        registerIqHandlers(client, { commands: (from) => adhoc.commandsFor(from) });
-        adhoc.register(client);
-        registerReadout(client, {
+      setup: (client) =>
+        registerXmppServices(client, {
+          adhoc,
           access,
           audit,
           limiter,
-          source: () => ({
+          device,
+          readings: () => ({
             device: link.device,
             latest: history.latest(),
             between: (from, to, limit) => history.between(from, to, limit),
           }),
           send: (stanza) => xmpp.send(stanza),
           now,
-        });
-        registerControl(client, { access, audit, limiter, device, now });
-      },
+        }),
     });
     const subscribers = new Subscribers(config.telemetry.subscribers);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
-    const device: DeviceControl = {
-      get state() {
-        return link.state;
-      },
-      get description() {
-        return link.device;
-      },
-      latest: () => history.latest(),
-      setActuator: (name, value) => link.setActuator(name, value),
-      requestHello: () => link.requestHello(),
-    };
+    const device = deviceControl(link, () => history.latest());
     const mqtt = config.mqtt
       ? new MqttBridge({
           config: config.mqtt,

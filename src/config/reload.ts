@@ -36,3 +36,26 @@ export function planReload(current: AgentConfig, next: AgentConfig): ReloadPlan 
     restart: differences.filter((d) => !reloadable.has(d)),
   };
 }
+
+/** What is in force after a reload: the old configuration with the applied parts of the new one. */
+export function configInForce(
+  current: AgentConfig,
+  next: AgentConfig,
+  plan: ReloadPlan,
+): AgentConfig {
+  const applied = (path: Reloadable) => plan.apply.includes(path);
+  return {
+    ...current,
+    access: {
+      ...current.access,
+      allow: applied("access.allow") ? next.access.allow : current.access.allow,
+    },
+    telemetry: {
+      ...current.telemetry,
+      subscribers: applied("telemetry.subscribers")
+        ? next.telemetry.subscribers
+        : current.telemetry.subscribers,
+    },
+    log: applied("log.level") ? next.log : current.log,
+  };
+}
