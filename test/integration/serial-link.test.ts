@@ -2,7 +2,8 @@
  * The agent's serial link against the device emulator over a real pseudo-terminal (socat):
  * readings, commands, corrupt lines, unplug/replug, reboot and stall, end to end.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomFillSync } from "node:crypto";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -120,6 +121,32 @@ describe("serial link over a real pty", () => {
     expect(link.state).toBe("online");
   });
 
+  it("survives a flood of junk on the line: bounded memory, readings resume, every drop counted", async () => {
+    await setUp();
+    await moreReadings(3);
+    const before = totalWireErrors(link.stats);
+    const heapBefore = process.memoryUsage().heapUsed;
+    // A second writer on the device's end of the pty, as a babbling board or a wrong baud rate
+    // would be: 4 MiB without a newline, then 4 MiB of short junk lines, as fast as the pty takes.
+    const junk = await open(`${join(dir, "ttyIOT")}.dev`, "w");
+    try {
+      const chunk = Buffer.alloc(64 * 1024);
+      for (let i = 0; i < 64; i += 1) await junk.write(randomFill(chunk, 0x24));
+      for (let i = 0; i < 64; i += 1) await junk.write(randomFill(chunk, 0x0a));
+    } finally {
+      await junk.close();
+    }
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    await until(() => totalWireErrors(link.stats) > before + 1000, "the junk counted as dropped");
+    const after = await moreReadings(5);
+    expectFaithful(after);
+    expect(link.state).toBe("online");
+    // Each 64 KiB chunk without a newline is cut at the frame limit and counted once at least.
+    expect(link.stats.wireErrors.length).toBeGreaterThanOrEqual(64);
+    // 8 MiB went through; a framer that kept unterminated input would hold at least 4 MiB of it.
+    expect(heapGrowth).toBeLessThan(4 * 1024 * 1024 + 16 * 1024 * 1024);
+  });
+
   it("recovers by itself after the device is unplugged and plugged back", async () => {
     await setUp();
     const boot = emulator.status().boot;
@@ -158,3 +185,14 @@ describe("serial link over a real pty", () => {
     await moreReadings(2);
   });
 });
+
+/** Random bytes with `byte` put in (`$` starts frames; newline ends lines). */
+function randomFill(buffer: Buffer, byte: number): Buffer {
+  randomFillSync(buffer);
+  if (byte !== 0x0a)
+    for (let i = 0; i < buffer.length; i += 1) if (buffer[i] === 0x0a) buffer[i] = 0x20;
+  // `$` once per chunk makes each chunk one endless frame; newlines often make many short lines.
+  const every = byte === 0x0a ? 97 : buffer.length;
+  for (let i = 0; i < buffer.length; i += every) buffer[i] = byte;
+  return buffer;
+}
