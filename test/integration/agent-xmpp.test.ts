@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/core/logger.js";
-import type { Element } from "../../src/xmpp/client.js";
+import { xml, type Element } from "../../src/xmpp/client.js";
 import {
   parseReadingIds,
   parseSensorDataFields,
@@ -355,6 +355,39 @@ describe("agent over XMPP", () => {
     const [stranger] = await fetch("stranger");
     expect(stranger?.items).toBeUndefined();
     expect(stranger?.error).toMatch(/forbidden|not-authorized/);
+  });
+
+  it("lives through hostile stanzas the server lets pass: huge, deep, wide, unknown", async () => {
+    const { owner, stranger } = peers;
+    const agentJid = agent.xmpp.jid ?? "";
+    // 200 KiB of body, under Prosody's 256 KiB stanza limit: refused, with a reason.
+    const refused = owner!.next(
+      (s) => isChatFrom(AGENT)(s) && /too long/.test(s.getChildText("body") ?? ""),
+    );
+    await owner!.send(AGENT, "set relay on " + "x".repeat(200 * 1024));
+    expect((await refused).getChildText("body")).toMatch(
+      /204,?8\d\d characters; commands fit in 4096/,
+    );
+    // An IQ nested 2,000 deep and a message with 5,000 children, from a stranger.
+    let deep = xml("x", { xmlns: "urn:example:deep" });
+    for (let i = 0; i < 2000; i += 1) deep = xml("x", {}, deep);
+    const iqError = stranger!.next((s) => s.is("iq") && s.attrs.id === "deep-1");
+    await stranger!.client.entity.send(
+      xml("iq", { to: agentJid, type: "get", id: "deep-1" }, deep),
+    );
+    const answer = await iqError;
+    // Answered by the agent itself (not bounced by the server): unknown payload, RFC 6120 §8.4.
+    expect(answer.attrs).toMatchObject({ type: "error", from: agentJid });
+    expect(answer.getChild("error")?.getChild("service-unavailable")).toBeDefined();
+    const wide = Array.from({ length: 5000 }, (_, i) => xml("item", { n: String(i) }));
+    await stranger!.client.entity.send(
+      xml("message", { to: agentJid, type: "chat" }, xml("body", {}, "get"), ...wide),
+    );
+    // Still online, still answering the owner.
+    const pong = owner!.next((s) => isChatFrom(AGENT)(s) && s.getChildText("body") === "pong");
+    await owner!.send(AGENT, "ping");
+    await pong;
+    expect(agent.xmpp.online).toBe(true);
   });
 
   it("reconnects by itself after Prosody restarts, and telemetry resumes", async () => {
