@@ -51,6 +51,10 @@ export function xmppOptions(
 /** Opens the outbox, saying what recovery found and what the bounds dropped. */
 export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
   const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
+  // A full outbox is read through on open (about a second per 200,000 readings on a PC, more on
+  // a Pi): say so first, so a slow start is not mistaken for a hang.
+  log.info({ dir }, "opening outbox");
+  const started = Date.now();
   const outbox = await Outbox.open(dir, {
     sinks: outboxSinks(config),
     maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
@@ -63,7 +67,7 @@ export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outb
   const { recovery } = outbox;
   const damaged = recovery.truncatedBytes > 0 || recovery.corrupt.length > 0 || recovery.lostSeqs;
   log[damaged ? "warn" : "info"](
-    { dir, pending: outbox.sink(XMPP_SINK).pending, ...recovery },
+    { dir, pending: outbox.sink(XMPP_SINK).pending, ms: Date.now() - started, ...recovery },
     "outbox opened",
   );
   return outbox;
