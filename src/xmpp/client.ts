@@ -23,8 +23,7 @@ import SASLFactory from "saslmechanisms";
 import tcpPlugin from "@xmpp/tcp";
 // @ts-expect-error -- no types published; typed as `Plugin` below.
 import tlsPlugin from "@xmpp/tls";
-// @ts-expect-error -- no types published; typed as `Mechanism` below.
-import plainPlugin from "@xmpp/sasl-plain";
+import { utf8Plain } from "./sasl-plain.js";
 import { nativeScramSha1 } from "./scram.js";
 import { TlsCertificateError, TlsRequiredError, asCertificateError, tlsOptions } from "./tls.js";
 import { useDirectTlsOptions, useStartTls, useTlsRequired } from "./tls.js";
@@ -34,13 +33,10 @@ export type { Element };
 
 /** A transport plugin pushes its connection class onto `entity.transports`. */
 type Plugin = (deps: { entity: Client }) => void;
-/** A mechanism plugin registers a SASL mechanism with the factory. */
-type Mechanism = (factory: SASLFactory) => void;
 // Casts from the untyped default exports above; their shapes are the two lines each in
-// node_modules/@xmpp/{tcp,tls,sasl-plain}/index.js.
+// node_modules/@xmpp/{tcp,tls}/index.js.
 const tcp = tcpPlugin as Plugin;
 const tls = tlsPlugin as Plugin;
-const plain = plainPlugin as Mechanism;
 
 export interface XmppClientOptions {
   /** `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS). */
@@ -179,7 +175,7 @@ function useSasl(features: ReturnType<typeof streamFeatures<Client>>, options: X
   const factory = new SASLFactory();
   // Registration order is preference order: the server's offer is filtered through it.
   nativeScramSha1(factory);
-  plain(factory);
+  utf8Plain(factory);
   const { username, password } = options;
   sasl({ streamFeatures: features, saslFactory: factory }, async (done, offered, _fast, entity) => {
     const allow = options.allowPlaintext === true;

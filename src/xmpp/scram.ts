@@ -10,6 +10,8 @@ import { promisify } from "node:util";
 // @ts-expect-error -- no types published; the shape used is declared below.
 import StockScramSha1 from "sasl-scram-sha-1";
 
+import { utf8Wire } from "./sasl-plain.js";
+
 const derive = promisify(pbkdf2);
 
 interface ScramCredentials {
@@ -34,13 +36,17 @@ interface StockMechanism {
 const Stock = StockScramSha1 as new (options?: object) => StockMechanism;
 
 export class NativeScramSha1 extends Stock {
-  override response(cred: ScramCredentials): string | Promise<string> {
+  override async response(cred: ScramCredentials): Promise<string> {
     const salt = this._salt;
     const iterations = this._iterationCount;
-    if (this._stage !== "challenge" || !salt || !iterations) return super.response(cred);
-    return derive(cred.password ?? "", salt, iterations, 20, "sha1").then((key) =>
-      super.response({ ...cred, salt, saltedPassword: new Uint8Array(key) }),
-    );
+    if (this._stage !== "challenge" || !salt || !iterations) {
+      // The client-first message carries the user name: UTF-8 on the wire, while the stock
+      // mechanism keeps the JavaScript string for its AuthMessage, which it encodes as UTF-8
+      // too, so both sides sign the same bytes.
+      return utf8Wire(await super.response(cred));
+    }
+    const key = await derive(cred.password ?? "", salt, iterations, 20, "sha1");
+    return super.response({ ...cred, salt, saltedPassword: new Uint8Array(key) });
   }
 }
 

@@ -105,6 +105,10 @@ const chat = (to: string, body: string) =>
 const presenceOf = (type: string | undefined, from: string) => (s: Element) =>
   s.is("presence") && s.attrs.type === type && String(s.attrs.from).startsWith(from);
 
+/** Cyrillic letters in the name; Latin-1, Greek and a symbol in the password. */
+const UNICODE_USER = "\u0434\u0430\u0442\u0447\u0438\u043a";
+const UNICODE_PASSWORD = "p\u00e4ss-\u03c9-\u2713";
+
 describe("XmppConnection with a TLS Prosody", () => {
   let server: ProsodyServer;
   let caPem: string;
@@ -117,6 +121,7 @@ describe("XmppConnection with a TLS Prosody", () => {
     expect(process.env.NODE_EXTRA_CA_CERTS ?? "").not.toBe(server.caFile);
     for (const user of ["alice", "mallory"]) await server.register(user, PEER_PASSWORD);
     await server.register("agent", AGENT_PASSWORD);
+    await server.register(UNICODE_USER, UNICODE_PASSWORD);
     await server.start();
     caPem = await readFile(server.caFile, "utf8");
     impostor = await impostorTls(server);
@@ -171,6 +176,18 @@ describe("XmppConnection with a TLS Prosody", () => {
     await sleep(1_000);
     expect(count(captured, "xmpp connecting")).toBe(1);
     expect(count(captured, "xmpp reconnecting after delay")).toBe(0);
+    await agent.stop();
+  });
+
+  it("logs in with a name and a password beyond ASCII (UTF-8 on the wire, RFC 5802)", async () => {
+    const { options } = agentOptions(server, {
+      caPem,
+      username: UNICODE_USER,
+      password: UNICODE_PASSWORD,
+    });
+    const agent = new XmppConnection(options);
+    await agent.start();
+    expect(agent.jid).toBe(`${UNICODE_USER}@localhost/pi`);
     await agent.stop();
   });
 
