@@ -3,7 +3,7 @@
  * here. The helpers below only make sense in tests: they spy on or impersonate a server.
  */
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
@@ -11,6 +11,18 @@ import type { ProsodyServer } from "../../src/demo/prosody.js";
 
 export { freePort, startProsody } from "../../src/demo/prosody.js";
 export type { ProsodyOptions, ProsodyServer } from "../../src/demo/prosody.js";
+
+/**
+ * Adds a multi-user chat service (XEP-0045) at conference.<domain>. Call before start(): the
+ * component is read from the config file when Prosody starts.
+ */
+export async function addMucComponent(server: ProsodyServer): Promise<string> {
+  const host = `conference.${server.domain}`;
+  // Unlocked at once: rooms need no owner configuration before others may join.
+  const lines = [`Component "${host}" "muc"`, "  muc_room_locking = false", ""];
+  await appendFile(join(server.dir, "prosody.cfg.lua"), lines.join("\n"));
+  return host;
+}
 
 /** A TCP relay to `targetPort` that records what clients send, to see what reached the wire. */
 export async function recordingProxy(targetPort: number) {
