@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { Agent } from "../agent.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger, type Logger } from "../core/logger.js";
+import { createSystemdNotifier } from "../health/systemd-notify.js";
 import { UsageError } from "./args.js";
 import type { CliIo } from "./io.js";
 
@@ -59,6 +60,7 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
   };
   process.on("SIGHUP", reload);
   let failure: Error | undefined;
+  const notifier = createSystemdNotifier({ log: logger });
   try {
     const stopped = new Promise<void>((resolve) => {
       if (io.signal?.aborted) return resolve();
@@ -79,14 +81,19 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
       onFatal,
     });
     if (agent.xmpp.online) logger.info({ jid: agent.xmpp.jid }, "agent online");
+    // Outbox open and device read: ready for systemd, with or without the XMPP server.
+    await notifier.ready();
     if (reloadWhenStarted) reload();
     await Promise.race([stopped, fatal]);
   } finally {
     process.off("SIGHUP", reload);
   }
   logger.info(failure ? "stopping after a failure retrying cannot cure" : "stopping");
+  // Decided before stop(): a connection still trying when stopped on request is not a failure.
+  const code = failure ? 1 : 0;
+  await notifier.stopping();
   await agent.stop();
-  return failure ? 1 : 0;
+  return code;
 }
 
 /** SIGHUP: read the file again and apply what can change while running; say what cannot. */

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { retargetAgent } from "../support/agent-command.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -40,7 +41,8 @@ export async function signal(child: ChildProcess | undefined, sig: NodeJS.Signal
 export function spawnLogged(command: string, args: string[], logFile: string, env = process.env) {
   const fd = openSync(logFile, "a");
   try {
-    return spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
+    const target = retargetAgent(command, args);
+    return spawn(target.command, target.args, { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
   } finally {
     closeSync(fd);
   }

@@ -12,6 +12,7 @@ import { SENSORDATA_NS } from "../../src/xmpp/sensordata.js";
 import { freePort, startProsody, type ProsodyServer } from "../support/prosody.js";
 import { startPeer, type Peer } from "../support/xmpp-peer.js";
 import { until } from "../support/wait.js";
+import { agentCommand } from "../support/agent-command.js";
 import { runCli as cli } from "../../src/cli/commands.js";
 
 /** Runs the CLI in-process, capturing its output. */
@@ -64,14 +65,11 @@ health: { port: ${healthPort} }
 `,
       { mode: 0o600 },
     );
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "run", "--config", config],
-      {
-        env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const agent = agentCommand(["run", "--config", config]);
+    const child = spawn(agent.command, agent.args, {
+      env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let logs = "";
     child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
     child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
@@ -163,14 +161,11 @@ health: { port: ${healthPort} }
 `,
         { mode: 0o600 },
       );
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", "src/cli/main.ts", "run", "--config", config],
-        {
-          env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
+      const agent = agentCommand(["run", "--config", config]);
+      const child = spawn(agent.command, agent.args, {
+        env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let logs = "";
       child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
       child.stderr.on("data", (d: Buffer) => (logs += d.toString()));

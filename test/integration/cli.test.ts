@@ -14,6 +14,7 @@ import { createLogger } from "../../src/core/logger.js";
 import type { CliIo } from "../../src/cli/io.js";
 import type { Reading } from "../../src/core/reading.js";
 import { SerialLink } from "../../src/device/serial-link.js";
+import { agentCommand } from "../support/agent-command.js";
 
 let dir: string;
 const quiet = createLogger({ level: "silent" });
@@ -87,22 +88,8 @@ describe("iot-agent monitor", () => {
 describe("iot-agent emulate", () => {
   it("runs as its own process, serves a link on a pty and exits 0 when its time is up", async () => {
     const path = join(dir, "ttyEMU");
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "src/cli/main.ts",
-        "emulate",
-        "--link",
-        path,
-        "--rate",
-        "10",
-        "--duration",
-        "4",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const emulate = agentCommand(["emulate", "--link", path, "--rate", "10", "--duration", "4"]);
+    const child = spawn(emulate.command, emulate.args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));

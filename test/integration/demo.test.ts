@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { until } from "../support/wait.js";
+import { agentCommand } from "../support/agent-command.js";
 
 interface Demo {
   child: ChildProcess;
@@ -19,7 +20,8 @@ let running: Demo | undefined;
 
 /** Its own process group (detached), so that what it started can be found, and killed on failure. */
 function startDemo(args: string[]): Demo {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "demo", ...args], {
+  const demo = agentCommand(["demo", ...args]);
+  const child = spawn(demo.command, demo.args, {
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
   });
