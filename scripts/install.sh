@@ -12,13 +12,14 @@ usage() {
   cat <<EOF
 Usage: scripts/install.sh [--root DIR] [--prefix DIR]
 
-  --root DIR     install below DIR instead of / (only lays files: no systemctl, no udevadm)
+  --root DIR     install below DIR instead of / (lays files and users there: no systemctl, no udevadm)
   --prefix DIR   where the bundle goes, as seen on the target (default /opt/iot-agent)
 
 Installs:
   PREFIX/iot-agent.mjs, PREFIX/node_modules   the agent and its native serial binding
   /usr/local/bin/iot-agent                    a link to the agent
   /etc/systemd/system/iot-agent.service       the hardened service unit
+  /usr/lib/sysusers.d/iot-agent.conf          the iot-agent system user, created with systemd-sysusers
   /etc/iot-agent/agent.yaml                   from config/agent.example.yaml, only if absent
   /etc/udev/rules.d/99-iot-agent-serial.rules /dev/iot-agent-device for known boards, if absent
 EOF
@@ -112,10 +113,23 @@ grep -q "^ExecStart=$NODE $PREFIX/iot-agent.mjs " "$DEST/etc/systemd/system/iot-
 chmod 0644 "$DEST/etc/systemd/system/iot-agent.service.new"
 mv "$DEST/etc/systemd/system/iot-agent.service.new" "$DEST/etc/systemd/system/iot-agent.service"
 
+# The service's own user, declared for systemd-sysusers and created now (in DIR's /etc/passwd
+# with --root), so that the configuration can belong to it.
+command -v systemd-sysusers >/dev/null 2>&1 || die "systemd-sysusers not found: the agent's service needs systemd"
+mkdir -p "$DEST/usr/lib/sysusers.d"
+cp "$HERE/config/iot-agent.sysusers" "$DEST/usr/lib/sysusers.d/iot-agent.conf"
+chmod 0644 "$DEST/usr/lib/sysusers.d/iot-agent.conf"
+systemd-sysusers --root="${DEST:-/}" "$DEST/usr/lib/sysusers.d/iot-agent.conf" ||
+  die "systemd-sysusers could not create the iot-agent user"
+IDS=$(awk -F: '$1 == "iot-agent" { print $3 ":" $4 }' "$DEST/etc/passwd")
+[ -n "$IDS" ] || die "$DEST/etc/passwd has no iot-agent user after systemd-sysusers"
+
 # The configuration is the user's once it exists: never replaced. A new one reads the password
 # the way the unit provides it (a credential) and the port the udev rules name.
 mkdir -p "$DEST/etc/iot-agent"
-chmod 0700 "$DEST/etc/iot-agent"
+# root owns the directory (the service cannot add files to it); the service's group may enter it.
+chown "0:${IDS#*:}" "$DEST/etc/iot-agent"
+chmod 0750 "$DEST/etc/iot-agent"
 CONFIG=$DEST/etc/iot-agent/agent.yaml
 if [ -e "$CONFIG" ]; then
   CONFIG_NOTE="kept the existing /etc/iot-agent/agent.yaml"
@@ -132,6 +146,9 @@ else
   mv "$CONFIG.new" "$CONFIG"
   CONFIG_NOTE="installed /etc/iot-agent/agent.yaml (mode 0600): edit it"
 fi
+# Readable by the service alone, on every run: a configuration restored as root stays usable.
+chown "$IDS" "$CONFIG"
+chmod 0600 "$CONFIG"
 
 RULES=$DEST/etc/udev/rules.d/99-iot-agent-serial.rules
 mkdir -p "$(dirname "$RULES")"
@@ -166,5 +183,6 @@ Next steps:
   3. The board: udevadm info --attribute-walk --name=/dev/ttyACM0 | grep -m2 -E 'idVendor|idProduct',
      then check its line in /etc/udev/rules.d/99-iot-agent-serial.rules and replug it.
   4. Start it: systemctl enable --now iot-agent && journalctl -u iot-agent -f
-     After editing agent.yaml: systemctl restart iot-agent (the service reads a copy made at start).
+     After editing agent.yaml: systemctl reload iot-agent (access.allow, telemetry.subscribers and
+     log.level change at once; the journal says what else needs systemctl restart iot-agent).
 EOF

@@ -45,6 +45,7 @@ export class Agent {
   private refused = 0;
   /** XMPP sessions opened: the first, then one per reconnect. */
   private sessions = 0;
+  private stopping = false;
   /** The local /metrics and /status endpoint, when `health` is configured. */
   endpoint: HealthServer | undefined;
 
@@ -232,7 +233,8 @@ export class Agent {
     );
     started.then(
       () => log.info("agent online"),
-      (error: Error) => this.fatal(error),
+      // stop() ends the attempt too: asked for, so neither fatal nor worth an error.
+      (error: Error) => (this.stopping ? undefined : this.fatal(error)),
     );
   }
 
@@ -266,6 +268,7 @@ export class Agent {
    * sent before it), then the device side, then the outbox with its cursors.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.relays.stop();
     await this.endpoint?.close();
     await this.xmpp.stop();

@@ -63,8 +63,19 @@ describe("scripts/install.sh --root", () => {
       "../../../opt/iot-agent/iot-agent.mjs",
     );
     expect(mode(at("etc/systemd/system/iot-agent.service"))).toBe("0644");
-    expect(mode(at("etc/iot-agent"))).toBe("0700");
+    // The service's user, made by systemd-sysusers in the root's own /etc/passwd, in dialout.
+    expect(mode(at("usr/lib/sysusers.d/iot-agent.conf"))).toBe("0644");
+    const user = /^iot-agent:x:(\d+):(\d+):[^:]*:\/var\/lib\/iot-agent:/m.exec(
+      readFileSync(at("etc/passwd"), "utf8"),
+    );
+    expect(user).not.toBeNull();
+    const [uid, gid] = [Number(user?.[1]), Number(user?.[2])];
+    expect(readFileSync(at("etc/group"), "utf8")).toMatch(/^dialout:x:\d+:(.*,)?iot-agent(,.*)?$/m);
+    // The configuration is the service's alone; root keeps the directory, the service may enter.
+    expect(mode(at("etc/iot-agent"))).toBe("0750");
+    expect(statSync(at("etc/iot-agent"))).toMatchObject({ uid: 0, gid });
     expect(mode(at("etc/iot-agent/agent.yaml"))).toBe("0600");
+    expect(statSync(at("etc/iot-agent/agent.yaml"))).toMatchObject({ uid, gid });
     expect(mode(at("etc/udev/rules.d/99-iot-agent-serial.rules"))).toBe("0644");
     const config = readFileSync(at("etc/iot-agent/agent.yaml"), "utf8");
     expect(config).toContain(`password: { file: ${CREDENTIAL} }`);
@@ -157,7 +168,7 @@ describe("scripts/install.sh --root", () => {
       );
       const unit = readFileSync(join(target, "etc/systemd/system/iot-agent.service"), "utf8");
       expect(unit).toMatch(
-        /^ExecStart=\S+ \/srv\/agent\/iot-agent.mjs run --config %d\/agent.yaml$/m,
+        /^ExecStart=\S+ \/srv\/agent\/iot-agent.mjs run --config \/etc\/iot-agent\/agent.yaml$/m,
       );
     } finally {
       await rm(target, { recursive: true, force: true });
