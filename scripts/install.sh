@@ -6,7 +6,7 @@ set -eu
 
 MIN_NODE_MAJOR=20
 MIN_NODE_MINOR=19
-CREDENTIALS=/run/credentials/iot-agent.service
+PASSWORD_FILE=/etc/iot-agent/xmpp-password
 
 usage() {
   cat <<EOF
@@ -21,6 +21,7 @@ Installs:
   /etc/systemd/system/iot-agent.service       the hardened service unit
   /usr/lib/sysusers.d/iot-agent.conf          the iot-agent system user, created with systemd-sysusers
   /etc/iot-agent/agent.yaml                   from config/agent.example.yaml, only if absent
+  /etc/iot-agent/xmpp-password                empty, only if absent (both owned by iot-agent, 0600)
   /etc/udev/rules.d/99-iot-agent-serial.rules /dev/iot-agent-device for known boards, if absent
 EOF
 }
@@ -125,7 +126,7 @@ IDS=$(awk -F: '$1 == "iot-agent" { print $3 ":" $4 }' "$DEST/etc/passwd")
 [ -n "$IDS" ] || die "$DEST/etc/passwd has no iot-agent user after systemd-sysusers"
 
 # The configuration is the user's once it exists: never replaced. A new one reads the password
-# the way the unit provides it (a credential) and the port the udev rules name.
+# from the password file below and the port the udev rules name.
 mkdir -p "$DEST/etc/iot-agent"
 # root owns the directory (the service cannot add files to it); the service's group may enter it.
 chown "0:${IDS#*:}" "$DEST/etc/iot-agent"
@@ -134,10 +135,10 @@ CONFIG=$DEST/etc/iot-agent/agent.yaml
 if [ -e "$CONFIG" ]; then
   CONFIG_NOTE="kept the existing /etc/iot-agent/agent.yaml"
 else
-  sed -e "s|password: { env: IOT_AGENT_XMPP_PASSWORD }|password: { file: $CREDENTIALS/xmpp-password }|" \
+  sed -e "s|password: { env: IOT_AGENT_XMPP_PASSWORD }|password: { file: $PASSWORD_FILE }|" \
     -e "s|^  port: /dev/ttyACM0$|  port: /dev/iot-agent-device|" \
     "$HERE/config/agent.example.yaml" >"$CONFIG.new"
-  if ! grep -q "password: { file: $CREDENTIALS/xmpp-password }" "$CONFIG.new" ||
+  if ! grep -q "password: { file: $PASSWORD_FILE }" "$CONFIG.new" ||
     ! grep -q "^  port: /dev/iot-agent-device$" "$CONFIG.new"; then
     rm -f "$CONFIG.new"
     die "config/agent.example.yaml: expected its password and port lines, found them changed"
@@ -146,9 +147,12 @@ else
   mv "$CONFIG.new" "$CONFIG"
   CONFIG_NOTE="installed /etc/iot-agent/agent.yaml (mode 0600): edit it"
 fi
-# Readable by the service alone, on every run: a configuration restored as root stays usable.
-chown "$IDS" "$CONFIG"
-chmod 0600 "$CONFIG"
+# The password file, empty until the owner fills it in (the agent refuses an empty one).
+PASSWORD=$DEST$PASSWORD_FILE
+[ -e "$PASSWORD" ] || : >"$PASSWORD"
+# Readable by the service alone, on every run: files restored as root stay usable.
+chown "$IDS" "$CONFIG" "$PASSWORD"
+chmod 0600 "$CONFIG" "$PASSWORD"
 
 RULES=$DEST/etc/udev/rules.d/99-iot-agent-serial.rules
 mkdir -p "$(dirname "$RULES")"
@@ -177,9 +181,9 @@ fi
 cat <<EOF
 
 Next steps:
-  1. The XMPP password, readable by root only:
-       install -m 600 /dev/null /etc/iot-agent/xmpp-password && editor /etc/iot-agent/xmpp-password
-  2. Edit /etc/iot-agent/agent.yaml: xmpp.service, domain, username, access.allow, telemetry.
+  1. The XMPP password: sudoedit /etc/iot-agent/xmpp-password
+  2. Edit /etc/iot-agent/agent.yaml: xmpp.service, domain, username, access.allow, telemetry;
+     check it with: iot-agent check-config /etc/iot-agent/agent.yaml
   3. The board: udevadm info --attribute-walk --name=/dev/ttyACM0 | grep -m2 -E 'idVendor|idProduct',
      then check its line in /etc/udev/rules.d/99-iot-agent-serial.rules and replug it.
   4. Start it: systemctl enable --now iot-agent && journalctl -u iot-agent -f

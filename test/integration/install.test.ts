@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT_DIR = join(import.meta.dirname, "..", "..");
 const INSTALL = join(ROOT_DIR, "scripts", "install.sh");
-const CREDENTIAL = "/run/credentials/iot-agent.service/xmpp-password";
+const PASSWORD_FILE = "/etc/iot-agent/xmpp-password";
 
 interface Result {
   code: number;
@@ -74,11 +74,14 @@ describe("scripts/install.sh --root", () => {
     // The configuration is the service's alone; root keeps the directory, the service may enter.
     expect(mode(at("etc/iot-agent"))).toBe("0750");
     expect(statSync(at("etc/iot-agent"))).toMatchObject({ uid: 0, gid });
-    expect(mode(at("etc/iot-agent/agent.yaml"))).toBe("0600");
-    expect(statSync(at("etc/iot-agent/agent.yaml"))).toMatchObject({ uid, gid });
+    for (const file of ["etc/iot-agent/agent.yaml", "etc/iot-agent/xmpp-password"]) {
+      expect(mode(at(file))).toBe("0600");
+      expect(statSync(at(file))).toMatchObject({ uid, gid });
+    }
+    expect(readFileSync(at("etc/iot-agent/xmpp-password"), "utf8")).toBe("");
     expect(mode(at("etc/udev/rules.d/99-iot-agent-serial.rules"))).toBe("0644");
     const config = readFileSync(at("etc/iot-agent/agent.yaml"), "utf8");
-    expect(config).toContain(`password: { file: ${CREDENTIAL} }`);
+    expect(config).toContain(`password: { file: ${PASSWORD_FILE} }`);
     expect(config).toMatch(/^ {2}port: \/dev\/iot-agent-device$/m);
     const unit = readFileSync(at("etc/systemd/system/iot-agent.service"), "utf8");
     expect(unit).toContain(`ExecStart=${process.execPath} /opt/iot-agent/iot-agent.mjs run`);
@@ -112,21 +115,17 @@ describe("scripts/install.sh --root", () => {
   it("runs the installed agent on the installed configuration", async () => {
     const agent = join(root, "usr/local/bin/iot-agent");
     const config = join(root, "etc/iot-agent/agent.yaml");
-    // Outside the service the password credential is absent, and that is the only problem.
-    const outside = await run(agent, ["check-config", config]);
-    expect(outside.code).toBe(2);
-    expect(outside.stderr).toMatch(/1 problem/);
-    expect(outside.stderr).toMatch(/xmpp\.password\.file: .*found no such file/);
-    // The same configuration with the credential where the service would find it.
-    const credentials = join(root, "credentials");
-    await mkdir(credentials);
-    await writeFile(join(credentials, "xmpp-password"), "secret\n", { mode: 0o600 });
-    const inside = join(root, "as-the-service-sees-it.yaml");
-    const text = (await readFile(config, "utf8")).replace(
-      CREDENTIAL,
-      join(credentials, "xmpp-password"),
-    );
+    // The configuration as the Pi sees it: its password file inside the root.
+    const password = join(root, PASSWORD_FILE);
+    const inside = join(root, "as-the-pi-sees-it.yaml");
+    const text = (await readFile(config, "utf8")).replace(PASSWORD_FILE, password);
     await writeFile(inside, text, { mode: 0o600 });
+    // The password file is installed empty, and that is the only problem.
+    const empty = await run(agent, ["check-config", inside]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/1 problem/);
+    expect(empty.stderr).toMatch(/xmpp\.password\.file: .*empty/);
+    await writeFile(password, "secret\n");
     const ok = await run(agent, ["check-config", inside]);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toMatch(/ok\n\s+server: +xmpp:\/\/xmpp.example.org:5222/);
