@@ -3,8 +3,8 @@
  * the line and column it came from, so that every problem reads `<file>:<line>:<col> <path>: ...`
  * and an editor can jump to it.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Document } from "yaml";
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Document, YAMLMap } from "yaml";
 import { formatPath, type KeyPath, type Problem } from "./messages.js";
 
 interface Located {
@@ -21,16 +21,60 @@ function start(node: unknown): number | undefined {
   return isNode(node) && node.range ? node.range[0] : undefined;
 }
 
-function childOf(node: unknown, key: PropertyKey): Child | undefined {
-  if (isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-    return pair && { key: pair.key, value: pair.value };
+/** Identity of a scalar key as yaml's own uniqueness check sees it: same type, same value. */
+function keyId(key: unknown): string | undefined {
+  return isScalar(key) ? `${typeof key.value}:${String(key.value)}` : undefined;
+}
+
+/** Per mapping, the first pair of each key: lookups stay O(1) however many keys a file has. */
+const keyIndex = new WeakMap<YAMLMap, Map<string, Child>>();
+
+function indexOf(map: YAMLMap): Map<string, Child> {
+  let index = keyIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const key: unknown = pair.key;
+      const name = isScalar(key) ? String(key.value) : undefined;
+      if (name !== undefined && !index.has(name)) index.set(name, { key, value: pair.value });
+    }
+    keyIndex.set(map, index);
   }
+  return index;
+}
+
+function childOf(node: unknown, key: PropertyKey): Child | undefined {
+  if (isMap(node)) return indexOf(node).get(String(key));
   if (isSeq(node) && typeof key === "number") {
     const item: unknown = node.items[key];
     return item === undefined ? undefined : { value: item };
   }
   return undefined;
+}
+
+/**
+ * Offsets of repeated keys, found in one pass. yaml's own check (option uniqueKeys) compares each
+ * key with every earlier one, which made a file of 50,000 keys take minutes to load; this walk
+ * uses no recursion either, so a deeply nested file cannot overflow the stack here.
+ */
+function duplicateKeyOffsets(doc: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  const pending: unknown[] = [doc.contents];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const id = keyId(pair.key);
+        if (id !== undefined && seen.has(id)) offsets.push(start(pair.key) ?? 0);
+        if (id !== undefined) seen.add(id);
+        pending.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) pending.push(isPair(item) ? item.value : item);
+    }
+  }
+  return offsets.sort((a, b) => a - b);
 }
 
 export class ConfigSource {
@@ -45,10 +89,19 @@ export class ConfigSource {
     text: string,
   ) {
     // prettyErrors off: the pretty form quotes the offending source line, which may hold a secret.
-    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false });
+    this.#doc = parseDocument(text, {
+      lineCounter: this.#lines,
+      prettyErrors: false,
+      uniqueKeys: false,
+    });
     const describe = (e: { pos: [number, number]; message: string }) =>
       this.#at(e.pos[0], `YAML: ${e.message}`);
-    this.syntaxErrors = this.#doc.errors.map(describe);
+    const duplicates = duplicateKeyOffsets(this.#doc).map((offset) => ({
+      pos: [offset, offset] as [number, number],
+      message: "Map keys must be unique",
+    }));
+    const errors = [...this.#doc.errors, ...duplicates].sort((a, b) => a.pos[0] - b.pos[0]);
+    this.syntaxErrors = errors.map(describe);
     this.yamlWarnings = this.#doc.warnings.map(describe);
     this.data = this.syntaxErrors.length === 0 ? this.#toJs() : undefined;
   }
