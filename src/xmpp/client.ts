@@ -23,6 +23,7 @@ import SASLFactory from "saslmechanisms";
 import tcpPlugin from "@xmpp/tcp";
 // @ts-expect-error -- no types published; typed as `Plugin` below.
 import tlsPlugin from "@xmpp/tls";
+import { useIqDepthLimit } from "./iq-depth.js";
 import { utf8Plain } from "./sasl-plain.js";
 import { nativeScramSha1 } from "./scram.js";
 import { TlsCertificateError, TlsRequiredError, asCertificateError, tlsOptions } from "./tls.js";
@@ -98,6 +99,7 @@ export function createXmppClient(options: XmppClientOptions): XmppClient {
 
   const mw = middleware({ entity });
   const features = streamFeatures({ middleware: mw });
+  useIqDepthLimit(mw);
   const caller = iqCaller({ middleware: mw, entity });
   const callee = iqCallee({ middleware: mw, entity });
 

@@ -368,21 +368,28 @@ describe("agent over XMPP", () => {
     expect((await refused).getChildText("body")).toMatch(
       /204,?8\d\d characters; commands fit in 4096/,
     );
-    // An IQ nested 2,000 deep and a message with 5,000 children, from a stranger.
-    let deep = xml("x", { xmlns: "urn:example:deep" });
-    for (let i = 0; i < 2000; i += 1) deep = xml("x", {}, deep);
+    // An IQ nested 10,000 deep (70 kB: Prosody limits size, not depth) and a message with 5,000
+    // children, from a stranger.
+    const deep = `<q xmlns='urn:example:deep'>${"<x>".repeat(10_000)}${"</x>".repeat(10_000)}</q>`;
     const iqError = stranger!.next((s) => s.is("iq") && s.attrs.id === "deep-1");
-    await stranger!.client.entity.send(
-      xml("iq", { to: agentJid, type: "get", id: "deep-1" }, deep),
-    );
-    const answer = await iqError;
-    // Answered by the agent itself (not bounced by the server): unknown payload, RFC 6120 §8.4.
-    expect(answer.attrs).toMatchObject({ type: "error", from: agentJid });
-    expect(answer.getChild("error")?.getChild("service-unavailable")).toBeDefined();
+    // Written raw: xmpp.js's serializer (ltx's recursive toString) cannot write it either.
+    await stranger!.client.entity.write(`<iq to='${agentJid}' type='get' id='deep-1'>${deep}</iq>`);
     const wide = Array.from({ length: 5000 }, (_, i) => xml("item", { n: String(i) }));
     await stranger!.client.entity.send(
       xml("message", { to: agentJid, type: "chat" }, xml("body", {}, "get"), ...wide),
     );
+    const answer = await iqError;
+    // Answered by the agent itself (not bounced by the server), refused before any handler,
+    // with nothing echoed: an echo of the payload could not even be serialized.
+    expect(answer.attrs).toMatchObject({ type: "error", from: agentJid });
+    expect(answer.getChild("error")?.getChild("policy-violation")).toBeDefined();
+    expect(answer.getChild("q")).toBeUndefined();
+    // A shallow unknown payload still gets service-unavailable (RFC 6120 §8.4).
+    const unknown = stranger!.next((s) => s.is("iq") && s.attrs.id === "unknown-1");
+    await stranger!.client.entity.send(
+      xml("iq", { to: agentJid, type: "get", id: "unknown-1" }, xml("q", { xmlns: "urn:x" })),
+    );
+    expect((await unknown).getChild("error")?.getChild("service-unavailable")).toBeDefined();
     // Still online, still answering the owner.
     const pong = owner!.next((s) => isChatFrom(AGENT)(s) && s.getChildText("body") === "pong");
     await owner!.send(AGENT, "ping");
