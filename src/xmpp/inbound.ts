@@ -146,6 +146,6 @@ export function classifyInbound(stanza: Element, options: ClassifyOptions = {}):
   }
   const body = raw.trim();
   if (body === "") return { kind: "ignored", reason: "empty body" };
-  const wantsReceipt = id !== undefined && stanza.getChild("request", RECEIPTS_NS) !== undefined;
+  const wantsReceipt = !!id && stanza.getChild("request", RECEIPTS_NS) !== undefined;
   return { kind: "chat", from, ...opt("id", id), body, ...opt("thread", thread), wantsReceipt };
 }

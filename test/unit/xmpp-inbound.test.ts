@@ -58,6 +58,10 @@ describe("chat commands", () => {
     asked.attrs.from = FROM;
     expect(classifyInbound(asked)).toMatchObject({ kind: "chat", wantsReceipt: true });
     expect(receiptFor(asked)).toBeDefined();
+    // An empty id cannot be echoed: neither side owes a receipt (found by test/fuzz).
+    asked.attrs.id = "";
+    expect(classifyInbound(asked)).toMatchObject({ kind: "chat", wantsReceipt: false });
+    expect(receiptFor(asked)).toBeUndefined();
   });
 });
 
