@@ -170,7 +170,12 @@ describe("OutboxRelay", () => {
     await first.accept(1, 7);
     first.relay.stop();
     await first.outbox.close();
-    const second = await setup({}, first.disk);
+    // Paced at 10 deliveries/s, the second batch leaves 100 ms after the first: the relay is
+    // still catching up when start() returns, however slow the machine.
+    const second = await setup(
+      { catchUp: { messagesPerSecond: 10, readingsPerDelivery: 5 } },
+      first.disk,
+    );
     second.relay.start();
     expect(second.relay.stats.catchingUp).toBe(true);
     await until(() => second.sink.cursor === 7, "backlog acked after restart");
