@@ -286,7 +286,7 @@ const outbox = strict({
   maxMegabytes: z.number().positive().default(64),
   segmentKilobytes: z.number().min(4).default(1024),
   maxAgeHours: z.number().positive().optional(),
-  commitMilliseconds: z.number().min(0).max(1000).default(20),
+  commitMilliseconds: z.number().min(0).max(1000).default(0),
 }).superRefine((o, ctx) => {
   if (o.maxMegabytes * 1024 >= 2 * o.segmentKilobytes) return;
   const message = `expected at least two segments (2 × segmentKilobytes = ${2 * o.segmentKilobytes} KiB)`;

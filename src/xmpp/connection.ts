@@ -316,6 +316,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }
     this.#online = true;
     attempt.session = true;
+    noDelay(entity.socket);
     this.#backoff.reset();
     attempt.lastError = undefined;
     if (!entity.isSecure()) {
@@ -439,4 +440,15 @@ async function streamManagementStarted(client: XmppClient, timeoutMs: number): P
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return sm.enabled || sm.enableSent;
+}
+
+/**
+ * Small stanzas go out at once: with Nagle's algorithm a stanza written while the previous one is
+ * unacknowledged at TCP level waits for that ACK, which the peer may delay by up to 40 ms.
+ * Runtime shapes: a net.Socket, or @xmpp/tls's wrapper holding a tls.TLSSocket in `socket`.
+ */
+function noDelay(socket: unknown): void {
+  const s = socket as { setNoDelay?: (on: boolean) => void; socket?: unknown } | null;
+  if (typeof s?.setNoDelay === "function") s.setNoDelay(true);
+  else if (s?.socket) noDelay(s.socket);
 }
