@@ -12,6 +12,7 @@ import type { AuditLog } from "../core/audit.js";
 import { deviceFailureText, type DeviceControl } from "../core/commands.js";
 import { commandRefusal, MAX_COMMAND_PAYLOAD } from "./commands.js";
 import type { Logger } from "../core/logger.js";
+import { noDelay } from "../core/no-delay.js";
 import type { OutboxEntry } from "../core/outbox/index.js";
 import type { Lane, RelayTransport } from "../core/relay.js";
 import { AGENT_VERSION } from "../version.js";
@@ -135,6 +136,7 @@ export class MqttBridge implements RelayTransport {
     const client = this.client;
     if (!client) return;
     this.stats.connects += 1;
+    noDelay(client.stream);
     this.deps.log.info({ url: this.deps.config.url }, "mqtt online");
     try {
       await client.publishAsync(this.topics.availability, "online", { qos: 1, retain: true });

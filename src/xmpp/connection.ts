@@ -17,6 +17,7 @@ import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
 import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
+import { noDelay } from "../core/no-delay.js";
 import { startKeepalive } from "./keepalive.js";
 import { handleSubscription, presenceStanza } from "./roster.js";
 import type { Presence, SubscriptionAudit } from "./roster.js";
@@ -440,15 +441,4 @@ async function streamManagementStarted(client: XmppClient, timeoutMs: number): P
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return sm.enabled || sm.enableSent;
-}
-
-/**
- * Small stanzas go out at once: with Nagle's algorithm a stanza written while the previous one is
- * unacknowledged at TCP level waits for that ACK, which the peer may delay by up to 40 ms.
- * Runtime shapes: a net.Socket, or @xmpp/tls's wrapper holding a tls.TLSSocket in `socket`.
- */
-function noDelay(socket: unknown): void {
-  const s = socket as { setNoDelay?: (on: boolean) => void; socket?: unknown } | null;
-  if (typeof s?.setNoDelay === "function") s.setNoDelay(true);
-  else if (s?.socket) noDelay(s.socket);
 }
