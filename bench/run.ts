@@ -4,9 +4,10 @@
  */
 import { benchCodec, DECODE_TARGET_LINES_PER_S } from "./codec.js";
 import { benchOutbox } from "./outbox.js";
+import { benchProcessPipeline } from "./process-pipeline.js";
+import { benchSizes } from "./sizes.js";
+import { load1, machine, type Result } from "./support/proc.js";
 import { benchXmppPipeline } from "./xmpp-pipeline.js";
-
-type Result = { bench: string } & Record<string, number | string>;
 
 interface Target {
   bench: string;
@@ -30,6 +31,8 @@ const MODULES: BenchModule[] = [
     targets: [{ bench: "outbox steady 100/s", metric: "appends_per_s", min: 95 }],
   },
   { run: benchXmppPipeline, targets: [] },
+  { run: benchProcessPipeline, targets: [] },
+  { run: benchSizes, targets: [] },
 ];
 
 function missedTargets(results: Result[], targets: Target[]): string[] {
@@ -46,9 +49,14 @@ function missedTargets(results: Result[], targets: Target[]): string[] {
 }
 
 async function main(): Promise<void> {
+  process.stdout.write(JSON.stringify(machine()) + "\n");
   for (const module of MODULES) {
     const results = await module.run();
-    for (const result of results) process.stdout.write(JSON.stringify(result) + "\n");
+    // The load average at the end of each module: figures taken on a busy machine say so.
+    const load = load1();
+    for (const result of results) {
+      process.stdout.write(JSON.stringify({ ...result, load1: result.load1 ?? load }) + "\n");
+    }
     for (const warning of missedTargets(results, module.targets))
       process.stderr.write(warning + "\n");
   }
