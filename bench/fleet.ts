@@ -72,13 +72,20 @@ async function startFleet(
           subscriber: sub.peer.jid,
           reconnectMaxSeconds: 30,
         };
-        const { agent, startMs } = await startAgentProcess(setup, sub);
+        const { agent, startMs } = await startAgentProcess(setup, sub, 120_000);
         return { device, agent, startMs, sub };
       })(),
     );
     await sleep(opts.staggerMs);
   }
-  return Promise.all(starting);
+  // Settled, not all: one failed start must not leave the others running unseen.
+  const settled = await Promise.allSettled(starting);
+  const members = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  if (failed.length === 0) return members;
+  await Promise.all(members.map((m) => m.agent.stop()));
+  await Promise.all(members.map((m) => m.device.emulator.stop()));
+  throw new Error(`${failed.length} of ${n} agents did not start; first: ${failed[0]?.message}`);
 }
 
 async function prosodyPid(server: ProsodyServer): Promise<number> {
@@ -174,7 +181,10 @@ async function main(): Promise<void> {
     await Promise.all(members.map((m) => m.device.emulator.stop()));
     await Promise.all(subs.map((s) => s.stop()));
     await server.destroy();
-    await rm(base, { recursive: true, force: true });
+    // A cleanup failure must not hide why the run failed.
+    await rm(base, { recursive: true, force: true }).catch((e: Error) =>
+      process.stderr.write(`cleanup: ${e.message}\n`),
+    );
   }
 }
 

@@ -52,11 +52,13 @@ async function setupFor(stage: Stage, label: string): Promise<AgentSetup> {
 export async function startAgentProcess(
   setup: AgentSetup,
   dash: XmppSubscriber,
+  /** How long to wait for its presence: longer for a fleet starting on two cores. */
+  onlineTimeoutMs = 30_000,
 ): Promise<{ agent: AgentProcess; startMs: number }> {
   const file = await writeAgentConfig(setup);
   // Presence reaches only subscribers; a request made while the agent is offline waits for it.
   await dash.subscribeTo(`${setup.name}@localhost`);
-  const online = dash.nextAvailable(`${setup.name}@localhost`);
+  const online = dash.nextAvailable(`${setup.name}@localhost`, onlineTimeoutMs);
   const agent = spawnAgent(setup, file);
   try {
     const at = await online;
