@@ -226,13 +226,14 @@ export class Agent {
       timer = setTimeout(() => resolve("waited"), onlineWaitMs);
     });
     const outcome = await Promise.race([started, waited]).finally(() => clearTimeout(timer));
-    if (outcome !== "waited") return;
+    const online = () => log.info({ jid: this.xmpp.jid }, "agent online");
+    if (outcome !== "waited") return online();
     log.warn(
       { waitedMs: onlineWaitMs },
       "XMPP server not reachable yet; readings wait in the outbox while the agent keeps trying",
     );
     started.then(
-      () => log.info("agent online"),
+      online,
       // stop() ends the attempt too: asked for, so neither fatal nor worth an error.
       (error: Error) => (this.stopping ? undefined : this.fatal(error)),
     );

@@ -80,7 +80,6 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
       log: logger,
       onFatal,
     });
-    if (agent.xmpp.online) logger.info({ jid: agent.xmpp.jid }, "agent online");
     // Outbox open and device read: ready for systemd, with or without the XMPP server.
     await notifier.ready();
     if (reloadWhenStarted) reload();
@@ -89,11 +88,9 @@ export async function runAgent(argv: string[], io: CliIo, log?: Logger): Promise
     process.off("SIGHUP", reload);
   }
   logger.info(failure ? "stopping after a failure retrying cannot cure" : "stopping");
-  // Decided before stop(): a connection still trying when stopped on request is not a failure.
-  const code = failure ? 1 : 0;
   await notifier.stopping();
   await agent.stop();
-  return code;
+  return failure ? 1 : 0;
 }
 
 /** SIGHUP: read the file again and apply what can change while running; say what cannot. */
@@ -109,7 +106,7 @@ async function reloadConfig(path: string, agent: Agent, log: Logger): Promise<vo
       );
     }
   } catch (error) {
-    const why = error instanceof ConfigError ? error.message : (error as Error).message;
+    const why = (error as Error).message;
     log.error(`configuration not reloaded, the running one stays in force: ${why}`);
   }
 }

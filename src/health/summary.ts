@@ -3,11 +3,11 @@
  * text over XMPP with the `stats` command, so both say the same thing in the same words.
  */
 import type { AgentStatus } from "../agent.js";
+import { totalWireErrors } from "../device/link-stats.js";
 
 export function statusSummary(s: AgentStatus, now: number): string {
   const last = s.lastReading;
   const age = last ? `${((now - last.receivedAt) / 1000).toFixed(1)} s ago` : "none yet";
-  const wireErrors = Object.values(s.link.wireErrors).reduce((a, b) => a + b, 0);
   const sinks = Object.entries(s.sinks).map(
     ([name, k]) =>
       `  ${name}: ${k.pending} pending, ${k.dropped} dropped, ${k.relay.delivered} delivered` +
@@ -18,7 +18,7 @@ export function statusSummary(s: AgentStatus, now: number): string {
     `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}${session}`,
     `device:  ${s.device.state}${s.device.id ? ` (${s.device.id}, boot ${s.device.boot ?? "?"})` : ""}`,
     `last reading: ${last ? `#${last.seq} ${age}` : age}`,
-    `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${wireErrors} bad lines`,
+    `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${totalWireErrors(s.link)} bad lines`,
     `commands: ${commandLine(s.commands)}`,
     `outbox:  ${s.outbox.bytes} bytes on disk, ${s.outbox.refused} refused`,
     ...sinks,
