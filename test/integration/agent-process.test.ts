@@ -28,6 +28,45 @@ let server: ProsodyServer;
 let dir: string;
 let owner: Peer;
 
+/** An agent configuration for `on`, named `name` in the test folder, with a health port of its own. */
+async function writeConfig(on: ProsodyServer, name: string, xmppExtra = "") {
+  const file = join(dir, `${name}.yaml`);
+  const healthPort = await freePort();
+  await writeFile(
+    file,
+    `xmpp:
+  service: ${on.service}
+  domain: localhost
+  username: agent
+  password: { env: IOT_AGENT_XMPP_PASSWORD }
+  tls: { caFile: ${on.caFile} }
+${xmppExtra}device: { port: ${join(dir, `tty-${name}`)}, emulate: true }
+outbox: { dir: ${join(dir, `outbox-${name}`)} }
+access:
+  allow: [ { jid: owner@localhost, role: admin } ]
+telemetry:
+  subscribers: [ owner@localhost ]
+health: { port: ${healthPort} }
+`,
+    { mode: 0o600 },
+  );
+  return { file, healthPort };
+}
+
+/** `iot-agent run --config file` as a child process, its stdout and stderr collected. */
+function spawnAgent(file: string) {
+  const agent = agentCommand(["run", "--config", file]);
+  const child = spawn(agent.command, agent.args, {
+    env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let logs = "";
+  child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { child, exited, logs: () => logs };
+}
+
 beforeAll(async () => {
   server = await startProsody();
   await server.register("agent", SECRET);
@@ -45,35 +84,8 @@ afterAll(async () => {
 
 describe("iot-agent run", () => {
   it("runs from a config file, sends telemetry, reports its health, reloads on SIGHUP, exits 0 on SIGTERM", async () => {
-    const config = join(dir, "agent.yaml");
-    const healthPort = await freePort();
-    await writeFile(
-      config,
-      `xmpp:
-  service: ${server.service}
-  domain: localhost
-  username: agent
-  password: { env: IOT_AGENT_XMPP_PASSWORD }
-  tls: { caFile: ${server.caFile} }
-device: { port: ${join(dir, "ttyRUN")}, emulate: true }
-outbox: { dir: ${join(dir, "outbox")} }
-access:
-  allow: [ { jid: owner@localhost, role: admin } ]
-telemetry:
-  subscribers: [ owner@localhost ]
-health: { port: ${healthPort} }
-`,
-      { mode: 0o600 },
-    );
-    const agent = agentCommand(["run", "--config", config]);
-    const child = spawn(agent.command, agent.args, {
-      env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let logs = "";
-    child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { file: config, healthPort } = await writeConfig(server, "run");
+    const { child, exited, logs } = spawnAgent(config);
     try {
       const telemetry = await owner.next(
         (s) => s.is("message") && s.getChild("fields", SENSORDATA_NS) !== undefined,
@@ -95,7 +107,7 @@ health: { port: ${healthPort} }
 
       // The health endpoint, as Prometheus and as `iot-agent status` see it.
       const url = `http://127.0.0.1:${healthPort}`;
-      await until(() => logs.includes("health endpoint listening"), "health endpoint");
+      await until(() => logs().includes("health endpoint listening"), "health endpoint");
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^iot_agent_xmpp_online 1$/m);
       expect(metrics).toMatch(/^iot_agent_readings_delivered_total\{sink="xmpp"\} [1-9]\d*$/m);
@@ -120,8 +132,8 @@ health: { port: ${healthPort} }
         { mode: 0o600 },
       );
       child.kill("SIGHUP");
-      await until(() => logs.includes("configuration reloaded"), "the reload");
-      expect(logs).toMatch(/"applied":\["access.allow"\],"needsRestart":\["xmpp.reconnect"\]/);
+      await until(() => logs().includes("configuration reloaded"), "the reload");
+      expect(logs()).toMatch(/"applied":\["access.allow"\],"needsRestart":\["xmpp.reconnect"\]/);
       const refused = owner.next((s) =>
         /needs the operator role/.test(s.getChildText("body") ?? ""),
       );
@@ -131,45 +143,18 @@ health: { port: ${healthPort} }
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
-    expect(logs).toMatch(/agent online/);
-    expect(logs).not.toContain(SECRET);
+    expect(logs()).toMatch(/agent online/);
+    expect(logs()).not.toContain(SECRET);
   });
 
   it("starts with the server unreachable: keeps the device's readings, lives through SIGHUP, delivers when the server comes", async () => {
     const late = await startProsody();
-    const config = join(dir, "late.yaml");
-    const healthPort = await freePort();
     try {
       await late.register("agent", SECRET);
       await late.register("owner", "owner-pass");
-      await writeFile(
-        config,
-        `xmpp:
-  service: ${late.service}
-  domain: localhost
-  username: agent
-  password: { env: IOT_AGENT_XMPP_PASSWORD }
-  tls: { caFile: ${late.caFile} }
-  reconnect: { initialSeconds: 1, maxSeconds: 2 }
-device: { port: ${join(dir, "ttyLATE")}, emulate: true }
-outbox: { dir: ${join(dir, "late-outbox")} }
-access:
-  allow: [ { jid: owner@localhost, role: admin } ]
-telemetry:
-  subscribers: [ owner@localhost ]
-health: { port: ${healthPort} }
-`,
-        { mode: 0o600 },
-      );
-      const agent = agentCommand(["run", "--config", config]);
-      const child = spawn(agent.command, agent.args, {
-        env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let logs = "";
-      child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      const reconnect = "  reconnect: { initialSeconds: 1, maxSeconds: 2 }\n";
+      const { file: config, healthPort } = await writeConfig(late, "late", reconnect);
+      const { child, exited, logs } = spawnAgent(config);
       try {
         // No server yet: readings are accepted into the outbox all the same.
         const pending = async () => {
@@ -181,10 +166,10 @@ health: { port: ${healthPort} }
         };
         const deadline = Date.now() + 20_000;
         while ((await pending()) < 3) {
-          if (Date.now() > deadline) throw new Error(`no readings in the outbox; logs:\n${logs}`);
+          if (Date.now() > deadline) throw new Error(`no readings in the outbox; logs:\n${logs()}`);
           await new Promise((r) => setTimeout(r, 200));
         }
-        expect(logs).not.toMatch(/agent online/);
+        expect(logs()).not.toMatch(/agent online/);
         child.kill("SIGHUP");
         await new Promise((r) => setTimeout(r, 300));
         expect(child.exitCode).toBeNull();
@@ -202,9 +187,9 @@ health: { port: ${healthPort} }
             30_000,
           );
           expect(delayed.getChild("fields", SENSORDATA_NS)).toBeDefined();
-          await until(() => logs.includes("agent online"), "agent online");
+          await until(() => logs().includes("agent online"), "agent online");
           // The SIGHUP that came while connecting is carried out once the agent runs.
-          await until(() => logs.includes("configuration reloaded"), "the deferred reload");
+          await until(() => logs().includes("configuration reloaded"), "the deferred reload");
         } finally {
           await peer.stop();
         }
