@@ -9,6 +9,7 @@ import { decodeLine, encodeFrame, LineFramer } from "../src/device/wire/index.js
 import type { ReadingFrame } from "../src/device/wire/index.js";
 import { validateReading } from "../src/device/validate.js";
 import type { DeviceDescription } from "../src/core/reading.js";
+import { round } from "./support/proc.js";
 
 export type BenchResult = { bench: string } & Record<string, number | string>;
 
@@ -90,11 +91,6 @@ function lineBudget(lineBytes: number, rate: number): Record<string, number> {
     headroom_115200: round(rate / at115200, 0),
     headroom_921600: round(rate / at921600, 0),
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 function decodeAndValidate(lines: readonly string[]): number {

@@ -12,11 +12,10 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startProsody } from "../src/demo/prosody.js";
 import { startMosquitto, type MosquittoBroker } from "../test/support/mosquitto.js";
 import { startAgentProcess } from "./process-pipeline.js";
 import { agentBuild, REPO } from "./support/agent-process.js";
-import { mqttSubscriber, startDevice, xmppSubscriber } from "./support/collectors.js";
+import { mqttSubscriber, startDevice } from "./support/collectors.js";
 import {
   emit,
   load1,
@@ -27,6 +26,7 @@ import {
   waitFor,
   type Result,
 } from "./support/proc.js";
+import { withStage } from "./support/stage.js";
 import { measureWindow } from "./support/window.js";
 
 const NR_DIR = join(REPO, "bench/node-red");
@@ -110,13 +110,7 @@ async function nodeRedRun(broker: MosquittoBroker, rate: number, seconds: number
 }
 
 async function agentRun(broker: MosquittoBroker, rate: number, seconds: number): Promise<Result> {
-  const server = await startProsody();
-  const dir = await mkdtemp(join(tmpdir(), "iot-bench-agent-mqtt-"));
-  try {
-    await server.register("agent", "agent-secret");
-    await server.register("dash", "dash-secret");
-    await server.start();
-    const dash = await xmppSubscriber(server, "dash", "dash-secret");
+  return withStage("agent-mqtt", async ({ server, dash, dir }) => {
     const sub = await mqttSubscriber(broker.url);
     const link = join(dir, "ttyBENCH");
     const device = await startDevice(link, rate, "envnode-agent");
@@ -155,12 +149,8 @@ async function agentRun(broker: MosquittoBroker, rate: number, seconds: number):
       await agent.stop();
       await device.emulator.stop();
       await sub.stop();
-      await dash.stop();
     }
-  } finally {
-    await server.destroy();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Outbox } from "../src/core/outbox/index.js";
 import type { OutboxOptions } from "../src/core/outbox/index.js";
 import type { Reading } from "../src/core/reading.js";
+import { percentile, round } from "./support/proc.js";
 
 type Result = { bench: string } & Record<string, number | string>;
 
@@ -35,12 +36,6 @@ function reading(seq: number): Reading {
       { sensor: "door", kind: "bool", value: seq % 2 === 0 },
     ],
   };
-}
-
-const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 interface Load {

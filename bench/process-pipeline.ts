@@ -4,10 +4,9 @@
  * 115200-baud line carries, and latency at 100 readings/s, with the process's CPU time per 1,000
  * readings and its memory, read from /proc (heap from the preloaded probe).
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { startProsody, type ProsodyServer } from "../src/demo/prosody.js";
+import type { ProsodyServer } from "../src/demo/prosody.js";
 import {
   agentBuild,
   spawnAgent,
@@ -15,13 +14,9 @@ import {
   type AgentProcess,
   type AgentSetup,
 } from "./support/agent-process.js";
-import {
-  latencies,
-  startDevice,
-  xmppSubscriber,
-  type XmppSubscriber,
-} from "./support/collectors.js";
+import { latencies, startDevice, type XmppSubscriber } from "./support/collectors.js";
 import { load1, median, percentile, round, sample, sleep, type Result } from "./support/proc.js";
+import { withStage } from "./support/stage.js";
 
 const STARTS = 5;
 const WARM_UP_S = 3;
@@ -155,22 +150,11 @@ async function steadyRun(stage: Stage, rateHz: number, label: string): Promise<R
 }
 
 export async function benchProcessPipeline(): Promise<Result[]> {
-  const server = await startProsody();
-  const base = await mkdtemp(join(tmpdir(), "iot-bench-proc-"));
-  let dash: XmppSubscriber | undefined;
-  try {
-    await server.register("agent", "agent-secret");
-    await server.register("dash", "dash-secret");
-    await server.start();
-    dash = await xmppSubscriber(server, "dash", "dash-secret");
-    const stage: Stage = { server, dash, base, link: join(base, "ttyBENCH") };
+  return withStage("proc", async ({ server, dash, dir }) => {
+    const stage: Stage = { server, dash, base: dir, link: join(dir, "ttyBENCH") };
     const results = await startUp(stage);
     results.push(await steadyRun(stage, LINE_MAX_HZ, "line-max"));
     results.push(await steadyRun(stage, 100, "100hz"));
     return results;
-  } finally {
-    await dash?.stop();
-    await server.destroy();
-    await rm(base, { recursive: true, force: true });
-  }
+  });
 }

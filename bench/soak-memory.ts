@@ -8,13 +8,12 @@
  *   off (a relay that refuses connections) for a minute while live readings pile on, then opened:
  *   RSS while holding the backlog and while draining it, and how fast it drains.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/load.js";
 import { createLogger } from "../src/core/logger.js";
 import type { Reading } from "../src/core/reading.js";
-import { startProsody, type ProsodyServer } from "../src/demo/prosody.js";
+import type { ProsodyServer } from "../src/demo/prosody.js";
 import { openOutbox } from "../src/from-config.js";
 import { startAgentProcess } from "./process-pipeline.js";
 import {
@@ -24,9 +23,10 @@ import {
   type AgentProcess,
   type AgentSetup,
 } from "./support/agent-process.js";
-import { startDevice, xmppSubscriber, type XmppSubscriber } from "./support/collectors.js";
+import { startDevice, type XmppSubscriber } from "./support/collectors.js";
 import { tcpGate } from "./support/gate.js";
 import { emit, load1, machine, numberArgs, round, sample, sleep, slope } from "./support/proc.js";
+import { withStage } from "./support/stage.js";
 
 const SAMPLE_S = 10;
 const HOLD_S = 60;
@@ -205,21 +205,10 @@ async function main(): Promise<void> {
     drainMinutes: 6,
   });
   emit(machine());
-  const server = await startProsody();
-  const base = await mkdtemp(join(tmpdir(), "iot-bench-soak-"));
-  let dash: XmppSubscriber | undefined;
-  try {
-    await server.register("agent", "agent-secret");
-    await server.register("dash", "dash-secret");
-    await server.start();
-    dash = await xmppSubscriber(server, "dash", "dash-secret");
-    await steady(server, dash, base, opts);
-    await backlog(server, dash, base, opts);
-  } finally {
-    await dash?.stop();
-    await server.destroy();
-    await rm(base, { recursive: true, force: true });
-  }
+  await withStage("soak", async ({ server, dash, dir }) => {
+    await steady(server, dash, dir, opts);
+    await backlog(server, dash, dir, opts);
+  });
 }
 
 await main();

@@ -14,6 +14,7 @@ import { parseReadingIds } from "../src/xmpp/sensordata.js";
 import { startProsody, type ProsodyServer } from "../src/demo/prosody.js";
 import type { Element } from "../src/xmpp/client.js";
 import { startPeer, type Peer } from "../test/support/xmpp-peer.js";
+import { percentile, round } from "./support/proc.js";
 
 type Result = { bench: string } & Record<string, number | string>;
 
@@ -25,13 +26,6 @@ const LATENCY_RUNS = [
 ];
 const SAMPLE_SECONDS = 10;
 const STARTS = 3;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 async function writeConfig(server: ProsodyServer, dir: string, commitMs = 0): Promise<string> {
   const file = join(dir, `agent-${commitMs}.yaml`);
