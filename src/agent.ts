@@ -17,6 +17,7 @@ import { RecentHistory } from "./core/history.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { bareJid } from "./core/jid.js";
 import { RateLimiter } from "./core/rate-limit.js";
+import { settlesWithin } from "./core/within.js";
 import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
@@ -221,13 +222,8 @@ export class Agent {
    */
   private async untilOnline(started: Promise<void>): Promise<void> {
     const { log, onlineWaitMs = ONLINE_WAIT_MS } = this.options;
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<"waited">((resolve) => {
-      timer = setTimeout(() => resolve("waited"), onlineWaitMs);
-    });
-    const outcome = await Promise.race([started, waited]).finally(() => clearTimeout(timer));
     const online = () => log.info({ jid: this.xmpp.jid }, "agent online");
-    if (outcome !== "waited") return online();
+    if (await settlesWithin(started, onlineWaitMs)) return online();
     log.warn(
       { waitedMs: onlineWaitMs },
       "XMPP server not reachable yet; readings wait in the outbox while the agent keeps trying",

@@ -18,6 +18,7 @@ import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
 import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
 import { noDelay } from "../core/no-delay.js";
+import { settlesWithin } from "../core/within.js";
 import { startKeepalive } from "./keepalive.js";
 import { handleSubscription, presenceStanza } from "./roster.js";
 import type { Presence, SubscriptionAudit } from "./roster.js";
@@ -168,7 +169,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       : Promise.resolve();
     try {
       await attempt.client.entity.send(goodbye);
-      await Promise.race([acked, new Promise((resolve) => setTimeout(resolve, GOODBYE_ACK_MS))]);
+      await settlesWithin(acked, GOODBYE_ACK_MS);
     } catch (err) {
       this.#log.warn({ reason: describeFailure(err) }, "xmpp goodbye failed");
     }
