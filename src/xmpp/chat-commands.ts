@@ -6,13 +6,8 @@
 import type { Element } from "@xmpp/xml";
 import type { AccessList, Role } from "../core/access.js";
 import type { AuditLog } from "../core/audit.js";
-import {
-  authorize,
-  executeCommand,
-  parseCommand,
-  type CommandContext,
-  type CommandReply,
-} from "../core/commands.js";
+import { runGated } from "../core/command-gate.js";
+import { parseCommand, type CommandContext, type CommandReply } from "../core/commands.js";
 import { bareJid } from "../core/jid.js";
 import type { RateLimiter } from "../core/rate-limit.js";
 import type { InboundMessage } from "./inbound.js";
@@ -73,7 +68,7 @@ export class ChatCommands {
   }
 
   private async answer(message: ChatMessage, sender: string, role: Role): Promise<CommandReply> {
-    const { audit, limiter } = this.deps;
+    const { audit } = this.deps;
     const base = { sender, transport: "chat" as const, role };
     if (message.kind === "oversized") {
       const detail = `message of ${message.length} characters, limit ${message.limit}`;
@@ -83,42 +78,9 @@ export class ChatCommands {
         text: `That message is too long (${message.length} characters; commands fit in ${message.limit}).`,
       };
     }
-    const limited = limiter.take(sender);
-    if (!limited.ok) {
-      const seconds = Math.ceil(limited.retryAfterMs / 1000);
-      audit.commandRefused({ ...base, command: message.body, reason: "rate-limited" });
-      return { ok: false, text: `Too many commands; try again in ${seconds} s.` };
-    }
-    const parsed = parseCommand(message.body);
-    if (!parsed.ok) {
-      audit.commandRefused({
-        ...base,
-        command: message.body,
-        reason: "invalid",
-        detail: parsed.error,
-      });
-      return { ok: false, text: parsed.error };
-    }
-    const allowed = authorize(parsed.command, role);
-    if (!allowed.ok) {
-      audit.commandRefused({
-        ...base,
-        command: message.body,
-        reason: "forbidden",
-        detail: allowed.error,
-      });
-      return { ok: false, text: allowed.error };
-    }
-    audit.commandAccepted({ ...base, command: message.body });
-    const started = this.deps.now();
-    const reply = await executeCommand(parsed.command, this.deps.context(sender, role));
-    audit.commandDone({
-      ...base,
-      command: message.body,
-      ok: reply.ok,
-      outcome: reply.text,
-      durationMs: this.deps.now() - started,
-    });
-    return reply;
+    return runGated(
+      { sender, transport: "chat", role, text: message.body, parse: parseCommand },
+      this.deps,
+    );
   }
 }
