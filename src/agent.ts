@@ -139,6 +139,14 @@ export class Agent {
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
     const device = deviceControl(link, () => history.latest());
+    const context = (sender: string, role: Role): CommandContext => ({
+      sender,
+      role,
+      device,
+      subscriptions: subscribers,
+      figures: () => statusSummary(agent.status(), now()),
+      now,
+    });
     const mqtt = config.mqtt
       ? new MqttBridge({
           config: config.mqtt,
@@ -146,6 +154,8 @@ export class Agent {
           clientId: config.mqtt.clientId ?? `iot-agent-${config.xmpp.username}`.slice(0, 23),
           device,
           audit,
+          limiter,
+          context,
           log: log.child({ mqtt: config.mqtt.url }),
           now,
           onReady: () => relays.pump(),
@@ -161,14 +171,6 @@ export class Agent {
       log,
       now,
       ...(mqtt ? { mqtt } : {}),
-    });
-    const context = (sender: string, role: Role): CommandContext => ({
-      sender,
-      role,
-      device,
-      subscriptions: subscribers,
-      figures: () => statusSummary(agent.status(), now()),
-      now,
     });
     const adhoc = new AdhocCommands({ access, audit, limiter, device, context, now });
     const chat = new ChatCommands({

@@ -49,6 +49,14 @@ function accessLine(config: AgentConfig): string {
   return `${plural(allow.length, "allowed JID")}${roles}; others ${others}`;
 }
 
+function mqttLine(mqtt: NonNullable<AgentConfig["mqtt"]>): string {
+  const { commands } = mqtt;
+  const on = commands
+    ? `commands on for ${commands.actuators.join(", ")} as ${commands.role}`
+    : "commands off";
+  return `${mqtt.url} under ${mqtt.baseTopic}; ${on}`;
+}
+
 /** A few lines an operator can eyeball to confirm the file says what they meant. */
 export function summarize(config: AgentConfig): string[] {
   const { device, telemetry, alerts } = config;
@@ -64,6 +72,7 @@ export function summarize(config: AgentConfig): string[] {
     `subscribers: ${plural(telemetry.subscribers.length, "JID")}${subscribers}`,
     `telemetry:   ${telemetry.default.mode} by default, ${plural(overrides, "sensor override")}`,
     `alerts:      ${alerts.length}${names}`,
+    ...(config.mqtt ? [`mqtt:        ${mqttLine(config.mqtt)}`] : []),
   ];
 }
 

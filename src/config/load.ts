@@ -75,6 +75,30 @@ function configWarnings(config: AgentConfig): Problem[] {
     const text = "true: readings come from the built-in emulator, not from a board";
     warnings.push({ path: ["device", "emulate"], text });
   }
+  return [...warnings, ...mqttCommandWarnings(config.mqtt)];
+}
+
+/** Commands on set topics are only as safe as the broker connection they arrive on. */
+function mqttCommandWarnings(mqtt: AgentConfig["mqtt"]): Problem[] {
+  if (!mqtt?.commands) return [];
+  const warnings: Problem[] = [];
+  if (mqtt.url.startsWith("mqtt://")) {
+    const text =
+      "plaintext (mqtt://) while mqtt.commands is on: commands cross the network unencrypted " +
+      "and can be forged or replayed on the way; use mqtts://";
+    warnings.push({ path: ["mqtt", "url"], text });
+  }
+  if (mqtt.username === undefined && mqtt.tls.certFile === undefined) {
+    const text =
+      "on over an anonymous broker connection (no mqtt.username or client certificate): a " +
+      "broker that lets the agent in without credentials may let anyone publish to the set " +
+      "topics; give the agent an account and restrict the set topics with the broker's ACLs";
+    warnings.push({ path: ["mqtt", "commands"], text });
+  }
+  if (mqtt.commands.role === "viewer") {
+    const text = "viewer: set needs the operator role, so every MQTT command is refused";
+    warnings.push({ path: ["mqtt", "commands", "role"], text });
+  }
   return warnings;
 }
 

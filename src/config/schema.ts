@@ -201,13 +201,25 @@ const mqtt = strict({
     enabled: z.boolean().default(true),
     prefix: z.string().regex(TOPIC_LEVELS).default("homeassistant"),
   }).prefault({}),
+  /** Commands on set topics: off unless this section is there. */
   commands: strict({
-    enabled: z.boolean().default(true),
+    // Kept so that files written when commands were on by default still read the same.
+    enabled: z
+      .literal(true, { error: "expected true, or no mqtt.commands section to turn commands off" })
+      .optional(),
     /** Whoever may publish to the broker's set topics acts with this role. */
-    role: z.enum(["operator", "admin"]).default("operator"),
-    /** Actuators that accept commands over MQTT; all of them when left out. */
-    actuators: z.array(sensorName).optional(),
-  }).prefault({}),
+    role: z.enum(ROLES),
+    /** The only actuators that take commands over MQTT. */
+    actuators: z
+      .array(
+        z.string().regex(SENSOR_NAME, {
+          error: "expected an actuator name like relay ([a-z][a-z0-9_]*, at most 16 characters)",
+        }),
+        { error: (i) => (i.code === "invalid_type" ? "expected a list like [relay]" : undefined) },
+      )
+      .min(1, { error: "expected at least one actuator (leave mqtt.commands out for none)" })
+      .superRefine(unique("actuator", (name: string) => name)),
+  }).optional(),
 }).superRefine((m, ctx) => {
   if (m.url.startsWith("mqtt://") && !m.tls.allowPlaintext) {
     const message = "expected mqtts://, found mqtt:// (set tls.allowPlaintext: true to allow it)";

@@ -157,6 +157,8 @@ export interface CommandContext {
 export interface CommandReply {
   ok: boolean;
   text: string;
+  /** What a `set` left the actuator at, for transports that publish the state. */
+  actuator?: ActuatorResult;
 }
 
 /** Run an authorized command. Device failures become replies; only bugs throw. */
@@ -249,7 +251,8 @@ async function setActuator(
     const unit = ctx.device.description?.actuators.find((a) => a.name === result.actuator)?.unit;
     const shown = formatSensorValue(result.value, unit);
     const ms = Math.round(result.latencyMs);
-    return done(`${result.actuator} set to ${shown} (device answered in ${ms} ms)`);
+    const text = `${result.actuator} set to ${shown} (device answered in ${ms} ms)`;
+    return { ...done(text), actuator: result };
   } catch (error) {
     return failed(deviceFailureText(error, `set ${name}`));
   }

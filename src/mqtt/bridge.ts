@@ -6,11 +6,11 @@
  * and audit log as XMPP commands.
  */
 import { readFile } from "node:fs/promises";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { AgentConfig } from "../config/schema.js";
-import type { AuditLog } from "../core/audit.js";
-import { deviceFailureText, type DeviceControl } from "../core/commands.js";
-import { commandRefusal, MAX_COMMAND_PAYLOAD } from "./commands.js";
+import { runGated, type CommandGateDeps } from "../core/command-gate.js";
+import type { DeviceControl } from "../core/commands.js";
+import { commandable, MAX_COMMAND_PAYLOAD, parseSetRequest } from "./commands.js";
 import type { Logger } from "../core/logger.js";
 import { noDelay } from "../core/no-delay.js";
 import type { OutboxEntry } from "../core/outbox/index.js";
@@ -21,24 +21,25 @@ import { parseSetTopic, statePayload, topicsFor, valuePayload, type Topics } fro
 
 type MqttConfig = NonNullable<AgentConfig["mqtt"]>;
 
-export interface MqttBridgeDeps {
+/** MQTT commands run through the same gate (rate limit, role, audit) as chat commands. */
+export interface MqttBridgeDeps extends CommandGateDeps {
   config: MqttConfig;
   password: string | undefined;
   /** Names this agent's availability topic and MQTT session. */
   clientId: string;
   device: DeviceControl;
-  audit: AuditLog;
   log: Logger;
-  now: () => number;
   /** Called on every (re)connect, so the relay can send what waited. */
   onReady: () => void;
 }
 
 export class MqttBridge implements RelayTransport {
-  readonly stats = { published: 0, commands: 0, refused: 0, connects: 0 };
+  readonly stats = { published: 0, commands: 0, refused: 0, connects: 0, retainedIgnored: 0 };
   readonly topics: Topics;
   private client: MqttClient | undefined;
   private announced: DiscoveryMessage[] = [];
+  /** Kinds of ignored command already logged on this connection: the rest are only counted. */
+  private readonly logged = new Set<"retained" | "off">();
 
   constructor(private readonly deps: MqttBridgeDeps) {
     this.topics = topicsFor(deps.config.baseTopic, deps.clientId);
@@ -57,7 +58,7 @@ export class MqttBridge implements RelayTransport {
     client.on("close", () => log.debug("mqtt connection closed"));
     client.on("offline", () => log.warn({ url: this.deps.config.url }, "mqtt broker unreachable"));
     client.on("error", (e) => log.warn({ reason: e.message }, `mqtt: ${e.message}`));
-    client.on("message", (topic, payload) => void this.onMessage(topic, payload));
+    client.on("message", (topic, payload, packet) => void this.onMessage(topic, payload, packet));
   }
 
   /** Says `offline` (retained), then disconnects. */
@@ -136,13 +137,14 @@ export class MqttBridge implements RelayTransport {
     const client = this.client;
     if (!client) return;
     this.stats.connects += 1;
+    this.logged.clear();
     noDelay(client.stream);
     this.deps.log.info({ url: this.deps.config.url }, "mqtt online");
     try {
       await client.publishAsync(this.topics.availability, "online", { qos: 1, retain: true });
-      if (this.deps.config.commands.enabled) {
-        await client.subscribeAsync(this.topics.setFilter, { qos: 1 });
-      }
+      // Subscribed with commands off too, so that what is refused is counted. Retain handling 2:
+      // a retained set is an old command, never one to replay at (re)connect (MQTT 5 §3.8.3.1).
+      await client.subscribeAsync(this.topics.setFilter, { qos: 1, rh: 2 });
       await this.announce();
     } catch (error) {
       this.deps.log.warn({ err: error }, "mqtt session setup failed");
@@ -155,7 +157,10 @@ export class MqttBridge implements RelayTransport {
     const device = this.deps.device.description;
     const client = this.client;
     if (!config.discovery.enabled || !device || !client) return;
-    const next = discoveryMessages(config.discovery.prefix, this.topics, device, AGENT_VERSION);
+    const next = discoveryMessages(config.discovery.prefix, this.topics, device, {
+      agentVersion: AGENT_VERSION,
+      commandable: (actuator) => commandable(config.commands, actuator),
+    });
     const messages = [...removedDiscovery(this.announced, next), ...next];
     await Promise.all(
       messages.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: true })),
@@ -163,51 +168,52 @@ export class MqttBridge implements RelayTransport {
     this.announced = next;
   }
 
-  private async onMessage(topic: string, payload: Buffer): Promise<void> {
-    const target = parseSetTopic(this.deps.config.baseTopic, topic);
+  private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
+    const { config } = this.deps;
+    const target = parseSetTopic(config.baseTopic, topic);
     if (!target) return;
     this.stats.commands += 1;
+    // Brokers before MQTT 5 ignore retain handling; a retained flag marks exactly the replays
+    // (a live publish reaches existing subscribers with the flag cleared, MQTT 3.1.1 §3.3.1.3).
+    if (packet.retain) return this.ignore("retained", topic);
+    const commands = config.commands;
+    if (!commands) return this.ignore("off", topic);
     const value = payload.toString("utf8").trim();
-    const role = this.deps.config.commands.role;
-    const sender = `mqtt:${topic}`;
-    const command = { verb: "set" as const, actuator: target.actuator, value };
-    const text = `set ${target.actuator} ${value}`;
-    const record = { sender, transport: "mqtt" as const, command: text, role };
-    const problem = commandRefusal(this.deps.config.commands, {
-      device: target.device,
-      deviceId: this.deps.device.description?.id,
-      command,
+    const request = { ...target, deviceId: this.deps.device.description?.id, value };
+    const reply = await runGated(
+      {
+        sender: `mqtt:${config.baseTopic}`,
+        transport: "mqtt",
+        role: commands.role,
+        text: `set ${target.actuator} ${value}`,
+        parse: () => parseSetRequest(commands, request),
+      },
+      this.deps,
+    );
+    if (!reply.ok) return this.refuse(target.device, topic, value, reply.text);
+    if (!reply.actuator) return;
+    const stateTopic = this.topics.actuatorState(target.device, reply.actuator.actuator);
+    await this.client?.publishAsync(stateTopic, valuePayload(reply.actuator.value), {
+      qos: 1,
+      retain: true,
     });
-    if (problem) {
-      this.deps.audit.commandRefused({ ...record, reason: "invalid", detail: problem });
-      return this.refuse(target.device, topic, value, problem);
-    }
-    this.deps.audit.commandAccepted(record);
-    const started = this.deps.now();
-    try {
-      const result = await this.deps.device.setActuator(target.actuator, value);
-      const durationMs = this.deps.now() - started;
-      this.deps.audit.commandDone({
-        ...record,
-        ok: true,
-        outcome: `set to ${String(result.value)}`,
-        durationMs,
-      });
-      const stateTopic = this.topics.actuatorState(target.device, result.actuator);
-      await this.client?.publishAsync(stateTopic, valuePayload(result.value), {
-        qos: 1,
-        retain: true,
-      });
-    } catch (error) {
-      const why = deviceFailureText(error, text);
-      this.deps.audit.commandDone({
-        ...record,
-        ok: false,
-        outcome: why,
-        durationMs: this.deps.now() - started,
-      });
-      await this.refuse(target.device, topic, value, why);
-    }
+  }
+
+  /** A set message that is no command: counted, and logged once per connection. */
+  private ignore(kind: "retained" | "off", topic: string): void {
+    if (kind === "retained") this.stats.retainedIgnored += 1;
+    else this.stats.refused += 1;
+    if (this.logged.has(kind)) return;
+    this.logged.add(kind);
+    const why =
+      kind === "retained"
+        ? "retained set message ignored: set topics act only on live messages"
+        : "set message ignored: commands over MQTT are off (no mqtt.commands section)";
+    const { retainedIgnored, refused } = this.stats;
+    this.deps.log.warn(
+      { topic, retainedIgnored, refused },
+      `${why}; more on this connection are only counted`,
+    );
   }
 
   /** A refused or failed command: logged, and published on the device's error topic. */

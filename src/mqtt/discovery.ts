@@ -1,8 +1,10 @@
 /**
  * Home Assistant MQTT discovery, pure: one retained config message per sensor and actuator the
  * device declared, so the device appears in Home Assistant without hand configuration. Sensors
- * become `sensor` (numbers and enums) or `binary_sensor` (booleans); actuators become `switch`,
- * `select` or `number`. A capability that disappeared is removed with an empty retained config.
+ * become `sensor` (numbers and enums) or `binary_sensor` (booleans); actuators that take MQTT
+ * commands become `switch`, `select` or `number`, the others are announced read-only, as sensors
+ * of their confirmed state, so that no dashboard offers a control the agent would refuse. A
+ * capability that disappeared (or changed component) is removed with an empty retained config.
  */
 import type { Capability, DeviceDescription } from "../core/reading.js";
 import type { Topics } from "./topics.js";
@@ -11,6 +13,12 @@ export interface DiscoveryMessage {
   topic: string;
   /** JSON, or "" to remove the entity. */
   payload: string;
+}
+
+export interface DiscoveryOptions {
+  agentVersion: string;
+  /** Whether an actuator takes commands on its set topic. */
+  commandable: (actuator: string) => boolean;
 }
 
 interface Context {
@@ -65,8 +73,7 @@ function entity(ctx: Context, component: string, c: Capability, fields: object):
   };
 }
 
-function sensorEntity(ctx: Context, c: Capability): DiscoveryMessage {
-  const state_topic = ctx.topics.sensor(ctx.device.id, c.name);
+function sensorEntity(ctx: Context, c: Capability, state_topic: string): DiscoveryMessage {
   if (c.kind === "bool") {
     const cls = binaryClass(c);
     return entity(ctx, "binary_sensor", c, {
@@ -118,12 +125,16 @@ export function discoveryMessages(
   prefix: string,
   topics: Topics,
   device: DeviceDescription,
-  agentVersion: string,
+  options: DiscoveryOptions,
 ): DiscoveryMessage[] {
-  const ctx = { prefix, topics, device, agentVersion };
+  const ctx = { prefix, topics, device, agentVersion: options.agentVersion };
   return [
-    ...device.sensors.map((c) => sensorEntity(ctx, c)),
-    ...device.actuators.map((c) => actuatorEntity(ctx, c)),
+    ...device.sensors.map((c) => sensorEntity(ctx, c, topics.sensor(device.id, c.name))),
+    ...device.actuators.map((c) =>
+      options.commandable(c.name)
+        ? actuatorEntity(ctx, c)
+        : sensorEntity(ctx, c, topics.actuatorState(device.id, c.name)),
+    ),
   ];
 }
 

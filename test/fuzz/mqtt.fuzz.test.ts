@@ -1,6 +1,6 @@
 /**
  * Fuzz of MQTT commands (src/mqtt/commands.ts, and the set-topic path of the bridge): random
- * topics and random payload bytes (invalid UTF-8, control characters, huge). Pure: commandRefusal
+ * topics and random payload bytes (invalid UTF-8, control characters, huge). Pure: parseSetRequest
  * never throws and lets through only what the device may be asked. Real: a Mosquitto broker and
  * the agent's MqttBridge, where every command published gets exactly one outcome.
  */
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/core/logger.js";
 import { MqttBridge } from "../../src/mqtt/bridge.js";
-import { commandRefusal, MAX_COMMAND_PAYLOAD } from "../../src/mqtt/commands.js";
+import { MAX_COMMAND_PAYLOAD, parseSetRequest } from "../../src/mqtt/commands.js";
 import { parseSetTopic } from "../../src/mqtt/topics.js";
 import { startMosquitto, type MosquittoBroker } from "../support/mosquitto.js";
 import { until } from "../support/wait.js";
@@ -22,11 +22,11 @@ const SURFACE = "MQTT command payloads";
 const BASE = "iot-agent";
 const EXAMPLE = readFileSync(new URL("../../config/agent.example.yaml", import.meta.url), "utf8");
 
-function mqttConfig(url: string, actuators?: string[]) {
-  const only = actuators ? `, actuators: [${actuators.join(", ")}]` : "";
+function mqttConfig(url: string, actuators = ["relay", "led", "fan"]) {
   const text =
     `${EXAMPLE}\nmqtt:\n  url: ${url}\n  tls: { allowPlaintext: true }\n` +
-    `  discovery: { enabled: false }\n  commands: { enabled: true, role: operator${only} }\n`;
+    `  discovery: { enabled: false }\n` +
+    `  commands: { role: operator, actuators: [${actuators.join(", ")}] }\n`;
   const { config } = parseConfig(text, "fuzz.yaml", { IOT_AGENT_XMPP_PASSWORD: "x" });
   if (!config.mqtt) throw new Error("the mqtt section did not parse");
   return config.mqtt;
@@ -74,24 +74,20 @@ describe("MQTT command fuzz (pure)", () => {
   ];
 
   it(
-    "commandRefusal never throws and passes only a short, printable value for this device",
+    "parseSetRequest never throws and passes only a short, printable value for this device",
     () => {
       fuzz(
         SURFACE,
-        "commandRefusal on random topics and payload bytes",
+        "parseSetRequest on random topics and payload bytes",
         fc.property(topic, payload, fc.constantFrom(0, 1), fc.boolean(), (t, bytes, c, known) => {
           const target = parseSetTopic(BASE, t);
           if (!target) return;
           const config = configs[c] ?? configs[0];
           const value = payloadValue(bytes);
-          const command = { verb: "set" as const, actuator: target.actuator, value };
-          const request = {
-            device: target.device,
-            deviceId: known ? DEVICE.id : undefined,
-            command,
-          };
-          const problem = commandRefusal(config!.commands, request);
-          if (problem !== undefined) {
+          const request = { ...target, deviceId: known ? DEVICE.id : undefined, value };
+          const parsed = parseSetRequest(config!.commands, request);
+          if (!parsed.ok) {
+            const problem = parsed.error;
             expect(problem.length).toBeGreaterThan(0);
             expect(problem.length).toBeLessThan(
               200 + target.actuator.length + target.device.length,
@@ -127,6 +123,8 @@ describe("MQTT command fuzz (Mosquitto + MqttBridge)", () => {
       clientId: "fuzz-agent",
       device: world.device,
       audit: world.audit,
+      limiter: world.limiter,
+      context: world.context,
       log: createLogger({ level: "silent" }),
       now: world.now,
       onReady: () => undefined,

@@ -78,6 +78,7 @@ mqtt:
   username: agent
   password: { env: MQTT_PASSWORD }
   tls: { caFile: ${broker.caFile} }
+  commands: { role: operator, actuators: [relay] }
 `,
       { mode: 0o600 },
     );
@@ -123,7 +124,7 @@ mqtt:
     await late.client.endAsync();
   });
 
-  it("publishes Home Assistant discovery for each sensor and actuator", async () => {
+  it("publishes Home Assistant discovery: controls only for actuators taking MQTT commands", async () => {
     await until(
       () => sub.messages.some((m) => m.topic.startsWith("homeassistant/switch/")),
       "discovery",
@@ -144,9 +145,12 @@ mqtt:
       command_topic: `iot-agent/${DEVICE}/relay/set`,
       payload_on: "on",
     });
-    expect(config(`homeassistant/select/${DEVICE}/led/config`)?.options).toEqual(
-      expect.arrayContaining(["off", "on"]),
-    );
+    // The led takes no commands over MQTT (not in mqtt.commands.actuators): a read-only sensor.
+    expect(config(`homeassistant/select/${DEVICE}/led/config`)).toBeUndefined();
+    const led = config(`homeassistant/sensor/${DEVICE}/led/config`);
+    expect(led).toMatchObject({ state_topic: `iot-agent/${DEVICE}/led/state` });
+    expect(led?.options).toEqual(expect.arrayContaining(["off", "on"]));
+    expect(led).not.toHaveProperty("command_topic");
   });
 
   it("carries out a set from its topic, and publishes why a bad one was refused", async () => {

@@ -19,6 +19,7 @@ import {
   joinAs,
   MUC_NS,
   mqttCell,
+  mqttRetainedCell,
   watchBroker,
   wrapped,
 } from "../support/authz-cells.js";
@@ -118,9 +119,10 @@ beforeAll(async () => {
   });
   log = captureLog();
   offLog = captureLog();
-  const commands = "  commands: { enabled: true, role: operator, actuators: [relay] }\n";
+  const commands = "  commands: { role: operator, actuators: [relay] }\n";
   agent = await startAgent("agent", "ttyAUTHZ", `  clientId: authz-on\n${commands}`, log);
-  const off = "  clientId: authz-off\n  baseTopic: iot-off\n  commands: { enabled: false }\n";
+  // No mqtt.commands section: commands over MQTT are off.
+  const off = "  clientId: authz-off\n  baseTopic: iot-off\n";
   offAgent = await startAgent("agentoff", "ttyOFF", off, offLog);
   watch = await watchBroker(broker);
   await joinRoom();
@@ -309,9 +311,20 @@ function mqttCells(): Cell[] {
     mqttCell(deps, "another device's topic", "iot-agent/other-node/relay/set", "invalid"),
     mqttCell(
       { ...deps, agent: () => offAgent, log: () => offLog },
-      "commands disabled",
+      "commands off (no mqtt.commands)",
       "iot-off/envnode-emu/relay/set",
       "off",
+    ),
+    // Last: its retained message stays on the broker, where only a reconnect would see it.
+    mqttRetainedCell(
+      {
+        ...deps,
+        broker: () => broker,
+        clientId: "authz-on",
+        undo: (on) => chatCommand(peers.owner!, "agent@localhost", TEXT["chat set"](on)),
+      },
+      "retained set, replayed at reconnect",
+      `${base}/relay/set`,
     ),
   ];
 }

@@ -185,7 +185,8 @@ export function mqttCell(
   topic: string,
   expect: "grant" | "invalid" | "off",
 ): Cell {
-  const who = `mqtt:${topic} operator`;
+  // MQTT names no sender: every command on the base shares one identity and rate limit.
+  const who = `mqtt:${topic.split("/")[0]} operator`;
   const expected: Observed = {
     grant: { reply: "state", device: "changed" as const, audit: `accepted,done ${who}` },
     invalid: {
@@ -219,6 +220,60 @@ export function mqttCell(
       return {
         reply: reply(),
         device: actuators() === before ? "unchanged" : "changed",
+        audit: deps.log().summary(mark.audit),
+      };
+    },
+  };
+}
+
+interface RetainedDeps extends MqttDeps {
+  broker: () => MosquittoBroker;
+  /** The agent's MQTT client id, to take its session over and so make it reconnect. */
+  clientId: string;
+  /** Sets the relay by another path (XMPP), as a person would after the MQTT command. */
+  undo: (on: boolean) => Promise<unknown>;
+}
+
+/**
+ * A retained set on `topic`: carried out once, live; then the relay is set back over XMPP and
+ * the agent made to reconnect, when the broker would hand it the retained set again. Replaying
+ * it would undo the later XMPP change: the cell expects nothing at all to happen.
+ */
+export function mqttRetainedCell(deps: RetainedDeps, name: string, topic: string): Cell {
+  const relay = () => deps.agent().emulator?.status().actuators.relay;
+  const connects = () =>
+    Number((deps.agent().status().sinks.mqtt?.transport as { connects?: number }).connects);
+  return {
+    sender: `mqtt publisher: ${name}`,
+    path: "mqtt retained",
+    expected: { reply: "none", device: "unchanged", audit: "none" },
+    async run() {
+      const { messages, client } = deps.watch();
+      const on = relay() !== "1";
+      await client.publishAsync(topic, on ? "on" : "off", { qos: 1, retain: true });
+      await until(() => relay() === (on ? "1" : "0"), "the live retained command");
+      await deps.undo(!on);
+      await until(() => relay() === (on ? "0" : "1"), "the relay set back over XMPP");
+      const mark = {
+        audit: deps.log().audit().length,
+        mqtt: messages.length,
+        connects: connects(),
+      };
+      const before = relay();
+      const impostor = await mqtt.connectAsync(deps.broker().url, {
+        clientId: deps.clientId,
+        reconnectPeriod: 0,
+      });
+      await impostor.endAsync();
+      await until(() => connects() > mark.connects, "the agent to reconnect", 15_000);
+      const fresh = () => messages.slice(mark.mqtt).filter((m) => m.topic.endsWith("/relay/state"));
+      // A replay would act within moments of the new subscription: a quiet spell, then look.
+      await until(() => fresh().length > 0 || relay() !== before, "a replay", 2_000).catch(
+        () => undefined,
+      );
+      return {
+        reply: fresh().length > 0 ? "state" : "none",
+        device: relay() === before ? "unchanged" : "changed",
         audit: deps.log().summary(mark.audit),
       };
     },

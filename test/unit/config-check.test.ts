@@ -1,5 +1,5 @@
 /** `iot-agent check-config FILE` (src/config/check.ts): output and exit codes. */
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,6 +64,48 @@ describe("check-config", () => {
     expect(err).toContain(`warning: ${path}:2:32 xmpp.tls.allowPlaintext: true:`);
     expect(err).toContain("warning: ");
     expect(err.trim().split("\n")).toHaveLength(3); // plaintext, emulator, nobody allowed
+  });
+
+  it.each([
+    ["plaintext and anonymous", "mqtt://127.0.0.1:1883", "", ["url", "commands"]],
+    ["plaintext", "mqtt://127.0.0.1:1883", "  username: sensor1\n", ["url"]],
+    ["anonymous", "mqtts://broker.example.org:8883", "", ["commands"]],
+    ["TLS with an account", "mqtts://broker.example.org:8883", "  username: sensor1\n", []],
+  ])(
+    "warns about MQTT commands over a %s broker connection",
+    async (_name, url, username, warned) => {
+      const path = join(dir, `mqtt-${warned.join("-") || "none"}.yaml`);
+      const mqtt = (commands: boolean) =>
+        `mqtt:\n  url: ${url}\n  tls: { allowPlaintext: true }\n${username}` +
+        (commands ? "  commands: { role: operator, actuators: [relay] }\n" : "");
+      const example = await readFile(EXAMPLE, "utf8");
+      await writeFile(path, `${example}\n${mqtt(true)}`, { mode: 0o600 });
+      const on = await run([path]);
+      expect(on.code).toBe(0);
+      expect(on.out).toContain(
+        `mqtt:        ${url} under iot-agent; commands on for relay as operator`,
+      );
+      const mqttWarnings = on.err.split("\n").filter((line) => line.includes(" mqtt."));
+      expect(mqttWarnings.map((line) => /mqtt\.(url|commands):/.exec(line)?.[1])).toEqual(warned);
+      if (warned.includes("url"))
+        expect(on.err).toContain("plaintext (mqtt://) while mqtt.commands is on");
+      if (warned.includes("commands")) expect(on.err).toContain("anonymous broker connection");
+      await writeFile(path, `${example}\n${mqtt(false)}`, { mode: 0o600 });
+      const off = await run([path]);
+      expect(off.out).toContain("commands off");
+      expect(off.err).not.toContain(" mqtt.");
+    },
+  );
+
+  it("warns that a viewer role refuses every MQTT command", async () => {
+    const path = join(dir, "mqtt-viewer.yaml");
+    const mqtt =
+      "mqtt:\n  url: mqtts://broker.example.org:8883\n  username: sensor1\n" +
+      "  commands: { role: viewer, actuators: [relay] }\n";
+    await writeFile(path, `${await readFile(EXAMPLE, "utf8")}\n${mqtt}`, { mode: 0o600 });
+    const { code, err } = await run([path]);
+    expect(code).toBe(0);
+    expect(err).toMatch(/mqtt\.commands\.role: viewer: set needs the operator role/);
   });
 
   it("prints every problem to stderr, exit 2", async () => {

@@ -47,7 +47,17 @@ function problems(text: string, env: NodeJS.ProcessEnv = ENV): readonly string[]
   throw new Error("expected a ConfigError");
 }
 
+const RELAY = "role: operator, actuators: [relay]";
+
 describe("parseConfig", () => {
+  it("leaves MQTT commands off without an mqtt.commands section", () => {
+    const mqtt = (commands: string) =>
+      edit({ 24: `mqtt:\n  url: mqtts://b:8883\n${commands}outbox: { dir: /x }` });
+    expect(parseConfig(mqtt(""), "agent.yaml", ENV).config.mqtt?.commands).toBeUndefined();
+    const on = parseConfig(mqtt(`  commands: { ${RELAY} }\n`), "agent.yaml", ENV);
+    expect(on.config.mqtt?.commands).toEqual({ role: "operator", actuators: ["relay"] });
+  });
+
   it("accepts the base file and fills in defaults", () => {
     const { config, warnings } = parseConfig(edit({}), "agent.yaml", ENV);
     expect(warnings).toEqual([]);
@@ -217,6 +227,42 @@ describe("parseConfig", () => {
       "a plaintext MQTT broker without allowPlaintext",
       { 24: "mqtt: { url: mqtt://broker:1883 }\noutbox: { dir: /x }" },
       "agent.yaml:24:14 mqtt.url: expected mqtts://, found mqtt:// (set tls.allowPlaintext: true to allow it)",
+    ],
+    [
+      "MQTT commands without a role or actuators",
+      { 24: "mqtt:\n  url: mqtts://b:8883\n  commands: { enabled: true }\noutbox: { dir: /x }" },
+      [
+        "agent.yaml:26:3 mqtt.commands.role: expected one of viewer, operator, admin, found nothing",
+        "agent.yaml:26:3 mqtt.commands.actuators: expected a list like [relay], found nothing",
+      ],
+    ],
+    [
+      "MQTT commands turned off inside the section",
+      {
+        24: `mqtt:\n  url: mqtts://b:8883\n  commands: { enabled: false, ${RELAY} }\noutbox: { dir: /x }`,
+      },
+      "agent.yaml:26:24 mqtt.commands.enabled: expected true, or no mqtt.commands section to turn commands off, found false",
+    ],
+    [
+      "an MQTT command role that does not exist",
+      {
+        24: "mqtt:\n  url: mqtts://b:8883\n  commands: { role: root, actuators: [relay] }\noutbox: { dir: /x }",
+      },
+      'agent.yaml:26:21 mqtt.commands.role: expected one of viewer, operator, admin, found "root"',
+    ],
+    [
+      "an empty MQTT actuator list",
+      {
+        24: "mqtt:\n  url: mqtts://b:8883\n  commands: { role: operator, actuators: [] }\noutbox: { dir: /x }",
+      },
+      "agent.yaml:26:42 mqtt.commands.actuators: expected at least one actuator (leave mqtt.commands out for none)",
+    ],
+    [
+      "an MQTT actuator listed twice",
+      {
+        24: "mqtt:\n  url: mqtts://b:8883\n  commands: { role: operator, actuators: [relay, relay] }\noutbox: { dir: /x }",
+      },
+      'agent.yaml:26:50 mqtt.commands.actuators[1]: expected each actuator once, found "relay" again (first at [0])',
     ],
     [
       "a relative password file",

@@ -1,7 +1,7 @@
 /** MQTT topic layout, payloads and Home Assistant discovery (src/mqtt/topics.ts, discovery.ts). */
 import { describe, expect, it } from "vitest";
 import type { DeviceDescription } from "../../src/core/reading.js";
-import { commandRefusal } from "../../src/mqtt/commands.js";
+import { commandable, parseSetRequest } from "../../src/mqtt/commands.js";
 import { discoveryMessages, removedDiscovery } from "../../src/mqtt/discovery.js";
 import { parseSetTopic, statePayload, topicsFor } from "../../src/mqtt/topics.js";
 
@@ -64,7 +64,8 @@ describe("MQTT topics", () => {
 });
 
 describe("Home Assistant discovery", () => {
-  const messages = discoveryMessages("homeassistant", topics, device, "0.1.0");
+  const all = { agentVersion: "0.1.0", commandable: () => true };
+  const messages = discoveryMessages("homeassistant", topics, device, all);
   const config = (topic: string) =>
     JSON.parse(messages.find((m) => m.topic === topic)?.payload ?? "null") as Record<
       string,
@@ -105,7 +106,7 @@ describe("Home Assistant discovery", () => {
   });
 
   it("removes, with an empty retained config, what the device no longer declares", () => {
-    const fewer = discoveryMessages("homeassistant", topics, { ...device, actuators: [] }, "0.1.0");
+    const fewer = discoveryMessages("homeassistant", topics, { ...device, actuators: [] }, all);
     expect(removedDiscovery(messages, fewer)).toEqual([
       { topic: "homeassistant/switch/envnode-01/relay/config", payload: "" },
       { topic: "homeassistant/select/envnode-01/led/config", payload: "" },
@@ -114,26 +115,75 @@ describe("Home Assistant discovery", () => {
   });
 });
 
+describe("Home Assistant discovery of actuators without MQTT commands", () => {
+  const commands = { role: "operator" as const, actuators: ["relay"] };
+  const options = (config: typeof commands | undefined) => ({
+    agentVersion: "0.1.0",
+    commandable: (name: string) => commandable(config, name),
+  });
+  const payloads = (config: typeof commands | undefined) =>
+    discoveryMessages("homeassistant", topics, device, options(config)).map((m) => ({
+      topic: m.topic,
+      config: JSON.parse(m.payload) as Record<string, unknown>,
+    }));
+
+  it("offers a command topic only for the actuators listed in mqtt.commands", () => {
+    const found = payloads(commands);
+    const withCommands = found.filter((m) => "command_topic" in m.config).map((m) => m.topic);
+    expect(withCommands).toEqual(["homeassistant/switch/envnode-01/relay/config"]);
+    const led = found.find((m) => m.topic === "homeassistant/sensor/envnode-01/led/config");
+    expect(led?.config).toMatchObject({
+      state_topic: "site/iot/envnode-01/led/state",
+      device_class: "enum",
+      options: ["off", "on"],
+    });
+    const fan = found.find((m) => m.topic === "homeassistant/sensor/envnode-01/fan/config");
+    expect(fan?.config).toMatchObject({ state_topic: "site/iot/envnode-01/fan/state" });
+  });
+
+  it("announces every actuator read-only when commands are off", () => {
+    const found = payloads(undefined);
+    expect(found.filter((m) => "command_topic" in m.config)).toEqual([]);
+    expect(found.map((m) => m.topic)).toContain(
+      "homeassistant/binary_sensor/envnode-01/relay/config",
+    );
+  });
+
+  it("removes the control when an actuator stops taking commands", () => {
+    const before = discoveryMessages("homeassistant", topics, device, options(commands));
+    const after = discoveryMessages("homeassistant", topics, device, options(undefined));
+    expect(removedDiscovery(before, after)).toEqual([
+      { topic: "homeassistant/switch/envnode-01/relay/config", payload: "" },
+    ]);
+  });
+});
+
 describe("MQTT commands", () => {
-  const config = { enabled: true, role: "operator" as const };
+  const config = { role: "operator" as const, actuators: ["relay", "led"] };
   const request = (actuator: string, value: string, device = "envnode-01") => ({
     device,
     deviceId: "envnode-01",
-    command: { verb: "set" as const, actuator, value },
+    actuator,
+    value,
   });
 
-  it("lets a command for this device run with the configured role", () => {
-    expect(commandRefusal(config, request("relay", "on"))).toBeUndefined();
+  it("reads a set for this device as the set command", () => {
+    expect(parseSetRequest(config, request("relay", "on"))).toEqual({
+      ok: true,
+      command: { verb: "set", actuator: "relay", value: "on" },
+    });
   });
 
   it.each([
-    [{ ...config, enabled: false }, request("relay", "on"), "disabled"],
-    [{ ...config, actuators: ["led"] }, request("relay", "on"), "does not take commands over MQTT"],
+    [undefined, request("relay", "on"), "commands over MQTT are off (no mqtt.commands)"],
+    [config, request("fan", "10"), "fan does not take commands over MQTT"],
     [config, request("relay", "on", "other-device"), "no device other-device"],
     [config, request("relay", ""), "printable characters"],
     [config, request("relay", "x".repeat(65)), "printable characters"],
     [config, request("relay", "on\u0000off"), "printable characters"],
   ])("refuses %j / %j (%s)", (cfg, req, why) => {
-    expect(commandRefusal(cfg, req)).toContain(why);
+    const parsed = parseSetRequest(cfg, req);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? "" : parsed.error).toContain(why);
   });
 });
