@@ -249,9 +249,13 @@ export function mqttRetainedCell(deps: RetainedDeps, name: string, topic: string
     expected: { reply: "none", device: "unchanged", audit: "none" },
     async run() {
       const { messages, client } = deps.watch();
+      const states = (from: number) =>
+        messages.slice(from).filter((m) => m.topic.endsWith("/relay/state")).length;
       const on = relay() !== "1";
+      const live = messages.length;
       await client.publishAsync(topic, on ? "on" : "off", { qos: 1, retain: true });
-      await until(() => relay() === (on ? "1" : "0"), "the live retained command");
+      // Its state message too, so that it cannot be taken for a replay's below.
+      await until(() => relay() === (on ? "1" : "0") && states(live) > 0, "the live command");
       await deps.undo(!on);
       await until(() => relay() === (on ? "0" : "1"), "the relay set back over XMPP");
       const mark = {
@@ -266,13 +270,10 @@ export function mqttRetainedCell(deps: RetainedDeps, name: string, topic: string
       });
       await impostor.endAsync();
       await until(() => connects() > mark.connects, "the agent to reconnect", 15_000);
-      const fresh = () => messages.slice(mark.mqtt).filter((m) => m.topic.endsWith("/relay/state"));
       // A replay would act within moments of the new subscription: a quiet spell, then look.
-      await until(() => fresh().length > 0 || relay() !== before, "a replay", 2_000).catch(
-        () => undefined,
-      );
+      await until(() => states(mark.mqtt) > 0, "a replay", 2_000).catch(() => undefined);
       return {
-        reply: fresh().length > 0 ? "state" : "none",
+        reply: states(mark.mqtt) > 0 ? "state" : "none",
         device: relay() === before ? "unchanged" : "changed",
         audit: deps.log().summary(mark.audit),
       };
