@@ -102,6 +102,7 @@ mqtt:
   password: { env: SECRETS_TEST_MQTT_PW }
   clientId: secrets-test
   tls: { caFile: ${broker.caFile} }
+  commands: { role: operator, actuators: [relay] }
 health: { port: 0 }
 log: { level: debug }
 `,
