@@ -41,6 +41,8 @@ export type { AgentOptions, AgentStatus } from "./agent-types.js";
 
 /** Long enough for a Pi's SCRAM login on a reachable server; a dead network must not hold readings back. */
 const ONLINE_WAIT_MS = 10_000;
+/** Confirmations come within a round trip; well inside systemd's 20 s TimeoutStopSec. */
+const STOP_WAIT_MS = 5_000;
 
 export class Agent {
   private refused = 0;
@@ -272,8 +274,23 @@ export class Agent {
     await this.mqtt?.stop();
     await this.link.stop();
     await this.emulator?.stop();
-    await this.relays.idle();
+    await this.settleTelemetry();
     await this.outbox.close();
+  }
+
+  /**
+   * Waits a while for the last confirmations, then gives up on them: a peer that never answers
+   * (an MQTT broker frozen with the connection open) must not keep the outbox from saving its
+   * cursors before systemd's TimeoutStopSec kills the agent. What was given up on is not acked,
+   * so it is sent again at the next start.
+   */
+  private async settleTelemetry(): Promise<void> {
+    if (await settlesWithin(this.relays.idle(), STOP_WAIT_MS)) return;
+    const readings = this.relays.abandon();
+    this.options.log.warn(
+      { waitedMs: STOP_WAIT_MS, readings },
+      `${readings} readings not confirmed at stop; they are sent again at the next start`,
+    );
   }
 
   private wire(): void {

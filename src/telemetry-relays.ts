@@ -87,6 +87,11 @@ export class TelemetryRelays {
     await Promise.all([...this.relays.values()].map(({ relay }) => relay.idle()));
   }
 
+  /** Gives up on deliveries still unconfirmed (see OutboxRelay.abandon); returns their readings. */
+  abandon(): number {
+    return [...this.relays.values()].reduce((sum, { relay }) => sum + relay.abandon(), 0);
+  }
+
   /** A freshly stored reading. */
   offer(entry: OutboxEntry): void {
     for (const { relay } of this.relays.values()) relay.offer(entry);
