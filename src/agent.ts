@@ -30,12 +30,12 @@ import { AdhocCommands } from "./xmpp/adhoc-handler.js";
 import { registerXmppServices } from "./xmpp/services.js";
 import { deviceControl } from "./device/device-control.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
-import { Subscribers } from "./xmpp/subscribers.js";
+import { endDisallowedSubscriptions, Subscribers } from "./xmpp/subscribers.js";
 import { TelemetryRelays } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
 import { startHealthServer, type HealthServer } from "./health/server.js";
 import { statusSummary } from "./health/summary.js";
-import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
+import { chatSubscriptions, openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export type { AgentOptions, AgentStatus } from "./agent-types.js";
 
@@ -79,7 +79,10 @@ export class Agent {
    */
   reload(next: AgentConfig): ReloadPlan {
     const plan = planReload(this.options.config, next);
-    if (plan.apply.includes("access.allow")) this.live.access.replace(next.access.allow);
+    if (plan.apply.includes("access.allow")) {
+      this.live.access.replace(next.access.allow);
+      void endDisallowedSubscriptions(this.live.subscribers, this.live.access, this.options.log);
+    }
     if (plan.apply.includes("telemetry.subscribers")) {
       this.live.subscribers.setConfigured(next.telemetry.subscribers);
     }
@@ -137,7 +140,12 @@ export class Agent {
           now,
         }),
     });
-    const subscribers = new Subscribers(config.telemetry.subscribers);
+    const subscribers = new Subscribers(config.telemetry.subscribers, {
+      ...(await chatSubscriptions(config, log)),
+      // Readings that waited for a subscriber go out at once.
+      changed: () => relays.pump(),
+    });
+    await endDisallowedSubscriptions(subscribers, access, log);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
     const device = deviceControl(link, () => history.latest());

@@ -11,7 +11,7 @@ import type { Logger } from "./core/logger.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats, type RelayTransport } from "./core/relay.js";
 import type { DeviceDescription } from "./core/reading.js";
-import { MQTT_SINK, PUBSUB_SINK, XMPP_SINK } from "./from-config.js";
+import { MQTT_SINK, PUBSUB_SINK, waitsForSubscriber, XMPP_SINK } from "./from-config.js";
 import type { MqttBridge } from "./mqtt/bridge.js";
 import type { XmppConnection } from "./xmpp/connection.js";
 import { PubSubTelemetry } from "./xmpp/pubsub-telemetry.js";
@@ -63,6 +63,7 @@ export class TelemetryRelays {
       health: deps.health,
       device: deps.device,
       log,
+      waitForSubscriber: waitsForSubscriber(config),
     });
     this.add(XMPP_SINK, this.messages, () => this.messages.stats);
     const target = config.telemetry.pubsub;
