@@ -56,6 +56,7 @@ export class TelemetryRelays {
             fallback: config.telemetry.default,
           }),
       );
+    const waiting = waitsForSubscriber(config);
     this.messages = new XmppTelemetry({
       connection: xmpp,
       subscribers: deps.subscribers,
@@ -63,8 +64,11 @@ export class TelemetryRelays {
       health: deps.health,
       device: deps.device,
       log,
-      waitForSubscriber: waitsForSubscriber(config),
+      waitForSubscriber: waiting,
     });
+    if (waiting && deps.subscribers.recipients().length === 0) {
+      log.info("no telemetry subscriber yet: readings wait in the outbox for the first one");
+    }
     this.add(XMPP_SINK, this.messages, () => this.messages.stats);
     const target = config.telemetry.pubsub;
     if (target) {
