@@ -30,17 +30,19 @@ import { AdhocCommands } from "./xmpp/adhoc-handler.js";
 import { registerXmppServices } from "./xmpp/services.js";
 import { deviceControl } from "./device/device-control.js";
 import { RecipientHealth } from "./xmpp/recipients.js";
-import { Subscribers } from "./xmpp/subscribers.js";
+import { endDisallowedSubscriptions, Subscribers } from "./xmpp/subscribers.js";
 import { TelemetryRelays } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
 import { startHealthServer, type HealthServer } from "./health/server.js";
 import { statusSummary } from "./health/summary.js";
-import { openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
+import { chatSubscriptions, openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
 
 export type { AgentOptions, AgentStatus } from "./agent-types.js";
 
 /** Long enough for a Pi's SCRAM login on a reachable server; a dead network must not hold readings back. */
 const ONLINE_WAIT_MS = 10_000;
+/** Confirmations come within a round trip; well inside systemd's 20 s TimeoutStopSec. */
+const STOP_WAIT_MS = 5_000;
 
 export class Agent {
   private refused = 0;
@@ -77,7 +79,10 @@ export class Agent {
    */
   reload(next: AgentConfig): ReloadPlan {
     const plan = planReload(this.options.config, next);
-    if (plan.apply.includes("access.allow")) this.live.access.replace(next.access.allow);
+    if (plan.apply.includes("access.allow")) {
+      this.live.access.replace(next.access.allow);
+      void endDisallowedSubscriptions(this.live.subscribers, this.live.access, this.options.log);
+    }
     if (plan.apply.includes("telemetry.subscribers")) {
       this.live.subscribers.setConfigured(next.telemetry.subscribers);
     }
@@ -135,7 +140,12 @@ export class Agent {
           now,
         }),
     });
-    const subscribers = new Subscribers(config.telemetry.subscribers);
+    const subscribers = new Subscribers(config.telemetry.subscribers, {
+      ...(await chatSubscriptions(config, log)),
+      // Readings that waited for a subscriber go out at once.
+      changed: () => relays.pump(),
+    });
+    await endDisallowedSubscriptions(subscribers, access, log);
     const send = (stanza: Element) => xmpp.send(stanza);
     const health = new RecipientHealth({ now });
     const device = deviceControl(link, () => history.latest());
@@ -274,8 +284,23 @@ export class Agent {
     await this.mqtt?.stop();
     await this.link.stop();
     await this.emulator?.stop();
-    await this.relays.idle();
+    await this.settleTelemetry();
     await this.outbox.close();
+  }
+
+  /**
+   * Waits a while for the last confirmations, then gives up on them: a peer that never answers
+   * (an MQTT broker frozen with the connection open) must not keep the outbox from saving its
+   * cursors before systemd's TimeoutStopSec kills the agent. What was given up on is not acked,
+   * so it is sent again at the next start.
+   */
+  private async settleTelemetry(): Promise<void> {
+    if (await settlesWithin(this.relays.idle(), STOP_WAIT_MS)) return;
+    const readings = this.relays.abandon();
+    this.options.log.warn(
+      { waitedMs: STOP_WAIT_MS, readings },
+      `${readings} readings not confirmed at stop; they are sent again at the next start`,
+    );
   }
 
   private wire(): void {

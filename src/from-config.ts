@@ -2,9 +2,16 @@
  * Turns sections of the configuration into the options of the parts the composition root
  * (agent.ts) builds, so that it reads as wiring rather than unit conversions.
  */
+import { join } from "node:path";
 import type { AgentConfig } from "./config/schema.js";
 import type { Logger } from "./core/logger.js";
 import { Outbox } from "./core/outbox/index.js";
+import {
+  loadChatSubscriptions,
+  saveChatSubscriptions,
+  SubscriptionFileError,
+  SUBSCRIPTIONS_FILE,
+} from "./xmpp/subscription-file.js";
 import type { XmppConnectionOptions } from "./xmpp/connection.js";
 
 /** The outbox sinks that XMPP messages and PubSub publishing read. */
@@ -18,6 +25,40 @@ export function outboxSinks(config: AgentConfig): string[] {
     ...(config.telemetry.pubsub ? [PUBSUB_SINK] : []),
     ...(config.mqtt ? [MQTT_SINK] : []),
   ];
+}
+
+/**
+ * Whether readings wait in the outbox while nobody is subscribed to telemetry messages. As
+ * configured; by default yes, unless readings go elsewhere too (MQTT, PubSub) and no subscriber
+ * is configured: then messages are only for whoever subscribes by chat, while subscribed.
+ */
+export function waitsForSubscriber(config: AgentConfig): boolean {
+  const { telemetry } = config;
+  const elsewhere = config.mqtt !== undefined || telemetry.pubsub !== undefined;
+  return telemetry.waitForSubscriber ?? (telemetry.subscribers.length > 0 || !elsewhere);
+}
+
+/**
+ * The chat subscriptions saved in the outbox directory (the agent's state across restarts), and
+ * how to save them. A damaged file is said and set aside: the agent starts with none.
+ */
+export async function chatSubscriptions(
+  config: AgentConfig,
+  log: Logger,
+): Promise<{ chat: string[]; save: (jids: readonly string[]) => Promise<void> }> {
+  const file = join(config.outbox.dir, SUBSCRIPTIONS_FILE);
+  let chat: string[] = [];
+  try {
+    chat = await loadChatSubscriptions(file);
+  } catch (error) {
+    if (!(error instanceof SubscriptionFileError)) throw error;
+    log.warn(
+      { err: error, file },
+      `${error.message}; starting with no chat subscriptions (the file is rewritten at the next subscribe)`,
+    );
+  }
+  if (chat.length > 0) log.info({ file, subscribers: chat }, "chat subscriptions restored");
+  return { chat, save: (jids) => saveChatSubscriptions(file, jids) };
 }
 
 /** Connection settings from `xmpp:` (the caller adds logging, presence and access). */

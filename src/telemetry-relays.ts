@@ -11,7 +11,7 @@ import type { Logger } from "./core/logger.js";
 import type { Outbox, OutboxEntry } from "./core/outbox/index.js";
 import { OutboxRelay, type RelayStats, type RelayTransport } from "./core/relay.js";
 import type { DeviceDescription } from "./core/reading.js";
-import { MQTT_SINK, PUBSUB_SINK, XMPP_SINK } from "./from-config.js";
+import { MQTT_SINK, PUBSUB_SINK, waitsForSubscriber, XMPP_SINK } from "./from-config.js";
 import type { MqttBridge } from "./mqtt/bridge.js";
 import type { XmppConnection } from "./xmpp/connection.js";
 import { PubSubTelemetry } from "./xmpp/pubsub-telemetry.js";
@@ -56,6 +56,7 @@ export class TelemetryRelays {
             fallback: config.telemetry.default,
           }),
       );
+    const waiting = waitsForSubscriber(config);
     this.messages = new XmppTelemetry({
       connection: xmpp,
       subscribers: deps.subscribers,
@@ -63,7 +64,11 @@ export class TelemetryRelays {
       health: deps.health,
       device: deps.device,
       log,
+      waitForSubscriber: waiting,
     });
+    if (waiting && deps.subscribers.recipients().length === 0) {
+      log.info("no telemetry subscriber yet: readings wait in the outbox for the first one");
+    }
     this.add(XMPP_SINK, this.messages, () => this.messages.stats);
     const target = config.telemetry.pubsub;
     if (target) {
@@ -85,6 +90,11 @@ export class TelemetryRelays {
   /** Resolves once no delivery awaits its peer (stop the connection first to settle them). */
   async idle(): Promise<void> {
     await Promise.all([...this.relays.values()].map(({ relay }) => relay.idle()));
+  }
+
+  /** Gives up on deliveries still unconfirmed (see OutboxRelay.abandon); returns their readings. */
+  abandon(): number {
+    return [...this.relays.values()].reduce((sum, { relay }) => sum + relay.abandon(), 0);
   }
 
   /** A freshly stored reading. */

@@ -272,6 +272,8 @@ const telemetry = strict({
     .array(bareJid)
     .superRefine(unique("JID", (jid: string) => jid))
     .default([]),
+  /** Left out: derived from the other sinks and subscribers (from-config.ts waitsForSubscriber). */
+  waitForSubscriber: z.boolean().optional(),
   default: policy.default({ mode: "every" }),
   sensors: z.record(sensorName, policy).default({}),
   batch: strict({

@@ -136,10 +136,10 @@ export interface DeviceControl {
 }
 
 export interface SubscriptionStore {
-  /** False when jid was already subscribed. */
-  add(jid: string): boolean;
-  /** False when jid was not subscribed. */
-  remove(jid: string): boolean;
+  /** False when jid was already subscribed; rejects, changing nothing, when it cannot be saved. */
+  add(jid: string): Promise<boolean>;
+  /** False when jid was not subscribed; rejects, changing nothing, when it cannot be saved. */
+  remove(jid: string): Promise<boolean>;
   has(jid: string): boolean;
 }
 
@@ -180,13 +180,8 @@ export async function executeCommand(command: Command, ctx: CommandContext): Pro
     case "set":
       return setActuator(command.actuator, command.value, ctx);
     case "subscribe":
-      return ctx.subscriptions.add(ctx.sender)
-        ? done("subscribed: readings will be sent to you as they arrive (unsubscribe to stop)")
-        : done("you are already subscribed");
     case "unsubscribe":
-      return ctx.subscriptions.remove(ctx.sender)
-        ? done("unsubscribed: no more readings will be sent to you")
-        : done("you were not subscribed");
+      return changeSubscription(command.verb, ctx);
     case "reconnect-device":
       return reconnectDevice(ctx);
     case "stats":
@@ -199,6 +194,25 @@ function helpText(role: Role): string {
     .filter((s) => AccessList.allows(role, s.role))
     .map((s) => `${s.usage} — ${s.summary}`);
   return [`commands for ${role}:`, ...lines].join("\n");
+}
+
+async function changeSubscription(
+  verb: "subscribe" | "unsubscribe",
+  ctx: CommandContext,
+): Promise<CommandReply> {
+  try {
+    if (verb === "subscribe") {
+      return (await ctx.subscriptions.add(ctx.sender))
+        ? done("subscribed: readings will be sent to you as they arrive (unsubscribe to stop)")
+        : done("you are already subscribed");
+    }
+    return (await ctx.subscriptions.remove(ctx.sender))
+      ? done("unsubscribed: no more readings will be sent to you")
+      : done("you were not subscribed");
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return failed(`${verb} not done: the agent could not save it (${why})`);
+  }
 }
 
 function whoami(ctx: CommandContext): string {

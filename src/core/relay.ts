@@ -56,6 +56,11 @@ export interface RelayStats {
   catchingUp: boolean;
 }
 
+interface Delivery {
+  entries: OutboxEntry[];
+  lane: Lane;
+}
+
 export class OutboxRelay {
   readonly #o: Required<Omit<RelayOptions, "now">> & { now: () => number };
   #running = false;
@@ -71,6 +76,7 @@ export class OutboxRelay {
   #retryAt = 0;
   #failureStreak = 0;
   #idle: Array<() => void> = [];
+  readonly #outstanding = new Set<Delivery>();
   readonly #stats = { delivered: 0, replayed: 0, deliveries: 0, failures: 0 };
 
   constructor(options: RelayOptions) {
@@ -97,7 +103,7 @@ export class OutboxRelay {
 
   /** Resolves once no delivery awaits confirmation (stop the transport first to settle them). */
   idle(): Promise<void> {
-    if (this.#inFlight.live + this.#inFlight.replay === 0) return Promise.resolve();
+    if (this.#outstanding.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -189,23 +195,47 @@ export class OutboxRelay {
   }
 
   #send(entries: OutboxEntry[], lane: Lane): void {
+    const delivery: Delivery = { entries, lane };
+    this.#outstanding.add(delivery);
     this.#inFlight[lane] += 1;
     this.#stats.deliveries += 1;
     // deliver() may throw instead of rejecting; both mean "not confirmed".
     Promise.resolve()
       .then(() => this.#o.transport.deliver(entries, lane))
       .then(
-        () => this.#confirmed(entries, lane),
-        (error: unknown) => this.#unconfirmed(entries, error),
+        () => {
+          if (this.#settle(delivery)) this.#confirmed(entries, lane);
+        },
+        (error: unknown) => {
+          if (this.#settle(delivery)) this.#unconfirmed(entries, error);
+        },
       )
-      .finally(() => {
-        this.#inFlight[lane] -= 1;
-        if (this.#inFlight.live + this.#inFlight.replay === 0) {
-          for (const resolve of this.#idle.splice(0)) resolve();
-        }
-        this.pump();
-      })
+      .finally(() => this.pump())
       .catch((error: unknown) => this.#o.log.error({ err: error }, "telemetry relay failed"));
+  }
+
+  /**
+   * Gives up on every delivery still awaiting its peer, for a stop that cannot wait any longer:
+   * their entries are requeued, not acked, so they go out again (at the next start at the
+   * latest), and a late answer changes nothing. Returns the readings given up on.
+   */
+  abandon(): number {
+    let readings = 0;
+    for (const delivery of [...this.#outstanding]) {
+      this.#settle(delivery);
+      this.#stats.failures += 1;
+      this.#o.sink.requeue(delivery.entries.map((e) => e.seq));
+      readings += delivery.entries.length;
+    }
+    return readings;
+  }
+
+  /** False when abandon() already settled this delivery. */
+  #settle(delivery: Delivery): boolean {
+    if (!this.#outstanding.delete(delivery)) return false;
+    this.#inFlight[delivery.lane] -= 1;
+    if (this.#outstanding.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    return true;
   }
 
   #confirmed(entries: OutboxEntry[], lane: Lane): void {

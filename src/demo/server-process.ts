@@ -13,6 +13,8 @@ export interface ServerProcess {
   start(): Promise<void>;
   /** SIGTERM and wait; `hard` sends SIGKILL instead. */
   stop(hard?: boolean): Promise<void>;
+  /** Sends a signal to the running server (SIGSTOP freezes it with its connections open). */
+  signal(signal: NodeJS.Signals): void;
   log(): string;
 }
 
@@ -45,6 +47,7 @@ export function serverProcess(
       c.kill(hard ? "SIGKILL" : "SIGTERM");
       await exited;
     },
+    signal: (signal) => void child?.kill(signal),
     log: () => output,
   };
 }

@@ -13,6 +13,7 @@ import type { DeviceControl } from "../core/commands.js";
 import { commandable, MAX_COMMAND_PAYLOAD, parseSetRequest } from "./commands.js";
 import type { Logger } from "../core/logger.js";
 import { noDelay } from "../core/no-delay.js";
+import { settlesWithin } from "../core/within.js";
 import type { OutboxEntry } from "../core/outbox/index.js";
 import type { Lane, RelayTransport } from "../core/relay.js";
 import { AGENT_VERSION } from "../version.js";
@@ -20,6 +21,9 @@ import { discoveryMessages, removedDiscovery, type DiscoveryMessage } from "./di
 import { parseSetTopic, statePayload, topicsFor, valuePayload, type Topics } from "./topics.js";
 
 type MqttConfig = NonNullable<AgentConfig["mqtt"]>;
+
+/** How long the retained `offline` may take at stop; the last will says it otherwise. */
+const GOODBYE_WAIT_MS = 2_000;
 
 /** MQTT commands run through the same gate (rate limit, role, audit) as chat commands. */
 export interface MqttBridgeDeps extends CommandGateDeps {
@@ -40,6 +44,8 @@ export class MqttBridge implements RelayTransport {
   private announced: DiscoveryMessage[] = [];
   /** Kinds of ignored command already logged on this connection: the rest are only counted. */
   private readonly logged = new Set<"retained" | "off">();
+  /** Deliveries awaiting their PUBACKs, failed at stop(). */
+  private readonly unconfirmed = new Set<(error: Error) => void>();
 
   constructor(private readonly deps: MqttBridgeDeps) {
     this.topics = topicsFor(deps.config.baseTopic, deps.clientId);
@@ -71,12 +77,16 @@ export class MqttBridge implements RelayTransport {
         qos: 1,
         retain: true,
       });
-      await Promise.race([
+      await settlesWithin(
         goodbye.catch(() => undefined),
-        new Promise((r) => setTimeout(r, 2_000)),
-      ]);
+        GOODBYE_WAIT_MS,
+      );
     }
     await client.endAsync(true).catch(() => undefined);
+    // mqtt.js keeps a QoS 1 callback for a resend on a reconnect that is not coming now.
+    const stopped = new Error("mqtt stopped before the broker confirmed these readings");
+    for (const reject of this.unconfirmed) reject(stopped);
+    this.unconfirmed.clear();
   }
 
   /** The device (re)introduced itself: its capabilities may have changed. */
@@ -101,7 +111,13 @@ export class MqttBridge implements RelayTransport {
         }),
       ),
     ]);
-    await Promise.all(publishes);
+    await new Promise<void>((resolve, reject) => {
+      this.unconfirmed.add(reject);
+      Promise.all(publishes)
+        .then(() => resolve(), reject)
+        .finally(() => this.unconfirmed.delete(reject))
+        .catch(reject);
+    });
     this.stats.published += entries.length;
   }
 

@@ -5,7 +5,8 @@
  * the server confirmed (XEP-0198) every one of those messages. Bounced recipients are paused
  * (RecipientHealth), never retried in a storm. A paused recipient does not hold back the others;
  * what it misses meanwhile is counted (readingsSkipped) and logged when it resumes. When every
- * recipient is paused, nothing is confirmed: the readings wait in the outbox.
+ * recipient is paused, nothing is confirmed: the readings wait in the outbox. So they do while
+ * nobody is subscribed at all, unless the configuration says they need not.
  */
 import type { Element } from "@xmpp/xml";
 import type { LaneFilter } from "../core/lane-filter.js";
@@ -43,6 +44,11 @@ export interface XmppTelemetryDeps {
   health: RecipientHealth;
   device: () => DeviceDescription | undefined;
   log: Logger;
+  /**
+   * Readings wait in the outbox while nobody is subscribed, for the first subscriber; false
+   * lets them go, sent to no one (`telemetry.waitForSubscriber`).
+   */
+  waitForSubscriber: boolean;
 }
 
 export class XmppTelemetry implements RelayTransport {
@@ -62,8 +68,10 @@ export class XmppTelemetry implements RelayTransport {
 
   constructor(private readonly deps: XmppTelemetryDeps) {}
 
+  /** Not while nobody is subscribed, unless readings need not wait for a subscriber. */
   get ready(): boolean {
-    return this.deps.connection.online;
+    if (!this.deps.connection.online) return false;
+    return !this.deps.waitForSubscriber || this.deps.subscribers.recipients().length > 0;
   }
 
   get fanout(): number {

@@ -32,6 +32,10 @@ export interface MosquittoBroker {
   start(): Promise<void>;
   /** SIGTERM (a clean stop) or, with `hard`, SIGKILL; waits for the exit. */
   stop(hard?: boolean): Promise<void>;
+  /** SIGSTOP: the broker freezes with its connections open, so nothing is ever acknowledged. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   destroy(): Promise<void>;
   log(): string;
 }
@@ -83,6 +87,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     client,
     start: () => server.start(),
     stop: (hard) => server.stop(hard),
+    pause: () => server.signal("SIGSTOP"),
+    resume: () => server.signal("SIGCONT"),
     async destroy() {
       await broker.stop(true);
       await rm(dir, { recursive: true, force: true });

@@ -58,8 +58,8 @@ const reading: Reading = {
 function setSubscriptions(): SubscriptionStore {
   const set = new Set<string>();
   return {
-    add: (jid) => !set.has(jid) && Boolean(set.add(jid)),
-    remove: (jid) => set.delete(jid),
+    add: (jid) => Promise.resolve(!set.has(jid) && Boolean(set.add(jid))),
+    remove: (jid) => Promise.resolve(set.delete(jid)),
     has: (jid) => set.has(jid),
   };
 }

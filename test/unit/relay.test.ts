@@ -210,4 +210,32 @@ describe("OutboxRelay", () => {
     await waiting;
     expect(relay.stats).toMatchObject({ delivered: 1, failures: 1 });
   });
+
+  it("abandons deliveries a peer never answers: idle() settles, nothing is acked", async () => {
+    const disk = new MemoryDisk();
+    const { outbox, sink, transport, relay, accept } = await setup({}, disk);
+    relay.start();
+    await accept(1, 2);
+    await until(() => sink.cursor === 2, "confirmed");
+    transport.manual = true;
+    await accept(3, 3);
+    await until(() => transport.deliveries.length === 5, "in flight");
+    relay.stop();
+    let idle = false;
+    const waiting = relay.idle().then(() => (idle = true));
+    expect(relay.abandon()).toBe(3);
+    await waiting;
+    expect(idle).toBe(true);
+    expect(sink.inFlight).toBe(0);
+    // A late answer after the outbox is closed must neither ack nor throw.
+    await outbox.close();
+    transport.deliveries[3]?.confirm();
+    transport.deliveries[4]?.fail();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(relay.stats).toMatchObject({ delivered: 2, failures: 3 });
+    const reopened = await MemoryOutbox.open({ sinks: ["xmpp"] }, disk);
+    opened.push(reopened);
+    expect(reopened.sink("xmpp").cursor).toBe(2);
+    expect(reopened.sink("xmpp").pending).toBe(3);
+  });
 });

@@ -13,7 +13,7 @@ import { RecipientHealth } from "../../src/xmpp/recipients.js";
 import { Subscribers } from "../../src/xmpp/subscribers.js";
 import { XmppTelemetry } from "../../src/xmpp/telemetry.js";
 
-function setup(subscribers: string[]) {
+function setup(subscribers: string[], waitForSubscriber = true) {
   const sent: Element[] = [];
   const lines: string[] = [];
   const log = pino(
@@ -22,19 +22,21 @@ function setup(subscribers: string[]) {
   );
   let now = 1_000_000;
   const health = new RecipientHealth({ now: () => now, random: () => 0.5 });
+  const recipients = new Subscribers(subscribers);
   const telemetry = new XmppTelemetry({
     connection: {
       online: true,
       sendAcked: (stanza) => (sent.push(stanza), Promise.resolve()),
     },
-    subscribers: new Subscribers(subscribers),
+    subscribers: recipients,
     filter: new LaneFilter(() => new DeliveryFilter()),
     health,
     device: () => undefined,
     log,
+    waitForSubscriber,
   });
   const advance = (ms: number) => (now += ms);
-  return { telemetry, sent, lines, advance };
+  return { telemetry, sent, lines, advance, recipients };
 }
 
 let seq = 0;
@@ -47,6 +49,17 @@ function entries(count: number): OutboxEntry[] {
 }
 
 describe("XmppTelemetry", () => {
+  it("is not ready while nobody is subscribed, so readings wait for the first subscriber", async () => {
+    const { telemetry, recipients } = setup([]);
+    expect(telemetry.ready).toBe(false);
+    await recipients.add("juliet@example.org");
+    expect(telemetry.ready).toBe(true);
+    await recipients.remove("juliet@example.org");
+    expect(telemetry.ready).toBe(false);
+    // Configured not to wait: nobody subscribed lets readings go, as sent to no one.
+    expect(setup([], false).telemetry.ready).toBe(true);
+  });
+
   it("confirms nothing while every recipient is paused: the readings stay in the outbox", async () => {
     const { telemetry, sent, advance } = setup(["dash@example.org"]);
     await telemetry.deliver(entries(1), "live");

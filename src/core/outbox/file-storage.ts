@@ -10,16 +10,17 @@
  *   the old file or the new one, never a mix.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { replaceFile, syncDirectory, temporaryFileOf } from "../atomic-file.js";
 import { OutboxIoError } from "./errors.js";
 import { decodeCursors, encodeCursors, newCounters, recover } from "./storage.js";
 import { parseSegmentFileName, segmentFileName } from "./storage.js";
 import type { Loaded, Storage } from "./storage.js";
 
 const CURSORS = "cursors.json";
-const CURSORS_TMP = "cursors.json.tmp";
+const CURSORS_TMP = temporaryFileOf(CURSORS);
 
 interface OpenSegment {
   firstSeq: number;
@@ -94,18 +95,9 @@ export class FileStorage implements Storage {
   }
 
   async saveCursors(cursors: ReadonlyMap<string, number>): Promise<void> {
-    const tmp = join(this.dir, CURSORS_TMP);
-    const handle = await io("open", tmp, () => open(tmp, "w"));
-    try {
-      await io("write", tmp, () => handle.writeFile(encodeCursors(cursors)));
-      await io("fsync", tmp, () => handle.sync());
+    await replaceFile(join(this.dir, CURSORS), encodeCursors(cursors), io, () => {
       this.counters.fsyncs++;
-    } finally {
-      await io("close", tmp, () => handle.close());
-    }
-    const target = join(this.dir, CURSORS);
-    await io("rename", target, () => rename(tmp, target));
-    await this.syncDir();
+    });
     this.counters.cursorWrites++;
   }
 
@@ -194,13 +186,8 @@ export class FileStorage implements Storage {
   }
 
   private async syncDir(): Promise<void> {
-    const handle = await io("open", this.dir, () => open(this.dir, "r"));
-    try {
-      await io("fsync", this.dir, () => handle.sync());
-      this.counters.fsyncs++;
-    } finally {
-      await io("close", this.dir, () => handle.close());
-    }
+    await syncDirectory(this.dir, io);
+    this.counters.fsyncs++;
   }
 
   private async readCursors(): Promise<Map<string, number> | undefined> {
