@@ -35,7 +35,13 @@ import { TelemetryRelays } from "./telemetry-relays.js";
 import { MqttBridge } from "./mqtt/bridge.js";
 import { startHealthServer, type HealthServer } from "./health/server.js";
 import { statusSummary } from "./health/summary.js";
-import { chatSubscriptions, openOutbox, xmppOptions, XMPP_SINK } from "./from-config.js";
+import {
+  chatSubscriptions,
+  lastAccepted,
+  openOutbox,
+  xmppOptions,
+  XMPP_SINK,
+} from "./from-config.js";
 
 export type { AgentOptions, AgentStatus } from "./agent-types.js";
 
@@ -108,6 +114,7 @@ export class Agent {
       path: config.device.port,
       baudRate: config.device.baud,
       commandTimeoutMs: config.device.commandTimeoutSeconds * 1000,
+      resumeAfter: lastAccepted(outbox, log),
     });
     const caPem = config.xmpp.tls.caFile
       ? await readFile(config.xmpp.tls.caFile, "utf8")

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "./config/schema.js";
 import type { Logger } from "./core/logger.js";
 import { Outbox } from "./core/outbox/index.js";
+import type { ReadingId } from "./core/reading.js";
 import {
   loadChatSubscriptions,
   saveChatSubscriptions,
@@ -87,6 +88,21 @@ export function xmppOptions(
       timeoutMs: Math.min(30_000, xmpp.keepaliveSeconds * 1000),
     },
   };
+}
+
+/**
+ * The newest reading in the outbox, so the serial link can report what the device sent while no
+ * agent ran. Losing it only costs that report, so an unreadable one is logged and start goes on.
+ */
+export function lastAccepted(outbox: Outbox, log: Logger): ReadingId | undefined {
+  try {
+    const reading = outbox.newest()?.reading;
+    return reading && { device: reading.device, boot: reading.boot, seq: reading.seq };
+  } catch (error) {
+    const why = (error as Error).message;
+    log.warn({ err: error }, `gaps since the last run cannot be reported: ${why}`);
+    return undefined;
+  }
 }
 
 /** Opens the outbox, saying what recovery found and what the bounds dropped. */

@@ -24,6 +24,9 @@ export interface Reading {
   values: ReadingValue[];
 }
 
+/** What identifies a reading: its device, the boot of that device, and its seq in that boot. */
+export type ReadingId = Pick<Reading, "device" | "boot" | "seq">;
+
 export interface Capability {
   name: string;
   kind: ValueKind;

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { createBackoff, type Backoff, type BackoffOptions } from "../core/backoff.js";
-import type { DeviceDescription, Reading, SensorValue } from "../core/reading.js";
+import type { DeviceDescription, Reading, ReadingId, SensorValue } from "../core/reading.js";
 import { CommandTracker } from "./command-tracker.js";
 import { runActuatorCommand, type CommandResult } from "./actuator-command.js";
 import { DeviceOfflineError } from "./errors.js";
@@ -38,7 +38,13 @@ export type LinkState =
   "stopped" | "connecting" | "handshaking" | "online" | "stalled" | "incompatible";
 
 export interface ProtocolProblem {
-  kind: "reading-dropped" | "handshake" | "incompatible" | "unexpected-frame" | "port-error";
+  kind:
+    | "reading-dropped"
+    | "handshake"
+    | "incompatible"
+    | "unexpected-frame"
+    | "port-error"
+    | "sequence";
   detail: string;
 }
 
@@ -70,6 +76,8 @@ export interface SerialLinkOptions {
   pingTimeoutMs?: number;
   maxHeldReadings?: number;
   maxInFlightCommands?: number;
+  /** The last reading accepted before a restart, so a gap across it is reported (see session). */
+  resumeAfter?: ReadingId;
   /**
    * How often to check that the device node still exists while the port is open (0: never).
    * A pty or USB adapter that hangs up can leave serialport reading nothing forever without a
@@ -81,7 +89,7 @@ export interface SerialLinkOptions {
 
 export class SerialLink extends EventEmitter<LinkEvents> {
   readonly stats: LinkStats = emptyLinkStats();
-  private readonly options: Required<Omit<SerialLinkOptions, "reconnect">>;
+  private readonly options: Required<Omit<SerialLinkOptions, "reconnect" | "resumeAfter">>;
   private readonly session: DeviceSession;
   private readonly tracker: CommandTracker;
   private readonly framer = new LineFramer();
@@ -113,7 +121,10 @@ export class SerialLink extends EventEmitter<LinkEvents> {
     const o = this.options;
     this.reconnectBackoff = createBackoff({ initialMs: 250, maxMs: 5000, ...options.reconnect });
     this.helloBackoff = createBackoff({ initialMs: o.helloRetryMs, maxMs: 8 * o.helloRetryMs });
-    this.session = new DeviceSession({ maxHeldReadings: o.maxHeldReadings });
+    this.session = new DeviceSession({
+      maxHeldReadings: o.maxHeldReadings,
+      resumeAfter: options.resumeAfter,
+    });
     this.tracker = new CommandTracker({ maxInFlight: o.maxInFlightCommands, now: o.now });
     this.watchdog = new IdleWatchdog({
       idleMs: o.idleTimeoutMs,
@@ -310,6 +321,8 @@ export class SerialLink extends EventEmitter<LinkEvents> {
       case "dropped":
         this.stats.readingsDropped += 1;
         return this.problem("reading-dropped", event.detail);
+      case "rewound":
+        return this.problem("sequence", event.detail);
       case "incompatible":
         this.setState("incompatible", event.detail);
         return this.problem("incompatible", event.detail);

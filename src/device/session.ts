@@ -3,7 +3,8 @@
  * No timers and no I/O here, so every rule of PROTOCOL.md §6–7 is testable without a port;
  * the serial link owns the clock and the wire.
  */
-import type { Capability, DeviceDescription, Reading } from "../core/reading.js";
+import type { Capability, DeviceDescription, ReadingId } from "../core/reading.js";
+import { BootSequence, type SequenceEvent } from "./sequence.js";
 import { validateReading } from "./validate.js";
 import {
   PROTOCOL_VERSION,
@@ -17,10 +18,7 @@ import {
 export type SessionEvent =
   | { type: "send"; frame: AgentFrame }
   | { type: "hello"; device: DeviceDescription; rebooted: boolean }
-  | { type: "reading"; reading: Reading }
-  | { type: "gap"; device: string; boot: string; after: number; missing: number }
-  | { type: "duplicate"; boot: string; seq: number }
-  | { type: "dropped"; reason: string; detail: string }
+  | SequenceEvent
   | { type: "incompatible"; detail: string }
   | { type: "invalid"; detail: string };
 
@@ -31,6 +29,11 @@ export interface SessionOptions {
   maxHeldReadings?: number;
   /** Highest protocol version this agent speaks. */
   agentVersion?: number;
+  /**
+   * The last reading accepted before this process started (from the outbox). When the device
+   * comes back with the same boot, the readings it sent in between are reported as a gap.
+   */
+  resumeAfter?: ReadingId;
 }
 
 interface HeldReading {
@@ -38,22 +41,22 @@ interface HeldReading {
   receivedAt: number;
 }
 
-const SEQ_SPAN = 2 ** 32;
-
 export class DeviceSession {
   private phase: SessionPhase = "waiting-hello";
   private current: DeviceDescription | undefined;
   private pending:
     | { hello: HelloFrame; version: number; sensors: Capability[]; actuators: Capability[] }
     | undefined;
-  private lastSeq: number | undefined;
+  private readonly sequence = new BootSequence();
   private held: HeldReading[] = [];
   private readonly maxHeld: number;
   private readonly agentVersion: number;
+  private resumeAfter: ReadingId | undefined;
 
   constructor(options: SessionOptions = {}) {
     this.maxHeld = options.maxHeldReadings ?? 256;
     this.agentVersion = options.agentVersion ?? PROTOCOL_VERSION;
+    this.resumeAfter = options.resumeAfter;
   }
 
   get state(): SessionPhase {
@@ -146,12 +149,19 @@ export class DeviceSession {
       actuators: p.actuators,
     };
     const sameBoot = previous?.boot === device.boot && previous.id === device.id;
-    if (!sameBoot) this.lastSeq = undefined;
+    const dropped = sameBoot ? [] : this.sequence.restart(this.resumedSeq(device));
     this.current = device;
     this.pending = undefined;
     this.phase = "ready";
     const rebooted = previous !== undefined && previous.id === device.id && !sameBoot;
-    return [{ type: "hello", device, rebooted }, ...this.replayHeld(device.boot)];
+    return [...dropped, { type: "hello", device, rebooted }, ...this.replayHeld(device.boot)];
+  }
+
+  /** Where the first boot after a restart continues from, if it is the one the outbox last saw. */
+  private resumedSeq(device: DeviceDescription): number | undefined {
+    const resume = this.resumeAfter;
+    this.resumeAfter = undefined;
+    return resume?.device === device.id && resume.boot === device.boot ? resume.seq : undefined;
   }
 
   /** Held readings of this boot are validated now; those of a boot never introduced are lost. */
@@ -178,35 +188,13 @@ export class DeviceSession {
     if (this.phase !== "ready" || !device || device.boot !== frame.boot) {
       return this.hold(frame, receivedAt);
     }
-    const order = this.sequence(frame.seq);
-    if (order === "duplicate") return [{ type: "duplicate", boot: frame.boot, seq: frame.seq }];
     const result = validateReading(frame, device, receivedAt);
     if (!result.ok) {
       return [
         { type: "dropped", reason: "invalid", detail: `RD seq=${frame.seq}: ${result.detail}` },
       ];
     }
-    const previous = this.lastSeq;
-    this.lastSeq = frame.seq;
-    const events: SessionEvent[] = [];
-    if (previous !== undefined && order > 1) {
-      events.push({
-        type: "gap",
-        device: device.id,
-        boot: frame.boot,
-        after: previous,
-        missing: order - 1,
-      });
-    }
-    events.push({ type: "reading", reading: result.reading });
-    return events;
-  }
-
-  /** Distance from the last accepted seq (wrapping at 2^32), or "duplicate" for old or repeated. */
-  private sequence(seq: number): number | "duplicate" {
-    if (this.lastSeq === undefined) return 1;
-    const distance = (seq - this.lastSeq + SEQ_SPAN) % SEQ_SPAN;
-    return distance === 0 || distance >= SEQ_SPAN / 2 ? "duplicate" : distance;
+    return this.sequence.admit(result.reading);
   }
 
   /**

@@ -75,6 +75,11 @@ export function prometheusText(status: AgentStatus): string {
       one(link.readingsDropped),
     ),
     counter(
+      "iot_agent_readings_missing_total",
+      "Readings the device sent that never arrived (skipped seqs), across restarts too.",
+      one(link.missingReadings),
+    ),
+    counter(
       "iot_agent_wire_errors_total",
       "Serial lines dropped by the codec, by error.",
       Object.entries(link.wireErrors).map(([error, value]) => ({ labels: { error }, value })),

@@ -18,7 +18,7 @@ export function statusSummary(s: AgentStatus, now: number): string {
     `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}${session}`,
     `device:  ${s.device.state}${s.device.id ? ` (${s.device.id}, boot ${s.device.boot ?? "?"})` : ""}`,
     `last reading: ${last ? `#${last.seq} ${age}` : age}`,
-    `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${totalWireErrors(s.link)} bad lines`,
+    `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${totalWireErrors(s.link)} bad lines, ${s.link.missingReadings} missing`,
     `commands: ${commandLine(s.commands)}`,
     `outbox:  ${s.outbox.bytes} bytes on disk, ${s.outbox.refused} refused`,
     ...sinks,

@@ -97,7 +97,7 @@ function tally(events: SessionEvent[], into: Map<string, number>): void {
   for (const e of events) {
     into.set(e.type, (into.get(e.type) ?? 0) + 1);
     if (e.type === "dropped") {
-      expect(["unknown-boot", "invalid"]).toContain(e.reason);
+      expect(["unknown-boot", "invalid", "unconfirmed-seq"]).toContain(e.reason);
       expect(e.detail).toMatch(/^RD (boot=\S+ )?seq=\d+/);
     }
     if (e.type === "gap") expect(e.missing).toBeGreaterThan(0);

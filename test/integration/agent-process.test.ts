@@ -3,7 +3,6 @@
  * the password from the environment, telemetry out, and a clean exit on SIGTERM that leaves the
  * agent shown as unavailable.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { SENSORDATA_NS } from "../../src/xmpp/sensordata.js";
 import { freePort, startProsody, type ProsodyServer } from "../support/prosody.js";
 import { startPeer, type Peer } from "../support/xmpp-peer.js";
 import { until } from "../support/wait.js";
-import { agentCommand } from "../support/agent-command.js";
+import { spawnAgentRun } from "../support/agent-command.js";
 import { runCli as cli } from "../../src/cli/commands.js";
 
 /** Runs the CLI in-process, capturing its output. */
@@ -53,19 +52,7 @@ health: { port: ${healthPort} }
   return { file, healthPort };
 }
 
-/** `iot-agent run --config file` as a child process, its stdout and stderr collected. */
-function spawnAgent(file: string) {
-  const agent = agentCommand(["run", "--config", file]);
-  const child = spawn(agent.command, agent.args, {
-    env: { ...process.env, IOT_AGENT_XMPP_PASSWORD: SECRET },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let logs = "";
-  child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { child, exited, logs: () => logs };
-}
+const spawnAgent = (file: string) => spawnAgentRun(file, { IOT_AGENT_XMPP_PASSWORD: SECRET });
 
 beforeAll(async () => {
   server = await startProsody();
@@ -101,7 +88,7 @@ describe("iot-agent run", () => {
       );
       await owner.send("agent@localhost", "stats");
       const figures = (await stats).getChildText("body") ?? "";
-      expect(figures).toMatch(/^readings: [1-9]\d* in, 0 rejected, \d+ bad lines$/m);
+      expect(figures).toMatch(/^readings: [1-9]\d* in, 0 rejected, \d+ bad lines, \d+ missing$/m);
       expect(figures).toMatch(/^commands: 1 done, 0 failed, 0 refused$/m);
       expect(figures).toMatch(/^ {2}xmpp: \d+ pending, 0 dropped, [1-9]\d* delivered/m);
 

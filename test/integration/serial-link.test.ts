@@ -15,8 +15,10 @@ import { totalWireErrors } from "../../src/device/link-stats.js";
 import {
   SerialLink,
   type LinkState,
+  type ProtocolProblem,
   type SerialLinkOptions,
 } from "../../src/device/serial-link.js";
+import { encodeFrame } from "../../src/device/wire/index.js";
 import { until } from "../support/wait.js";
 
 let dir: string;
@@ -119,6 +121,33 @@ describe("serial link over a real pty", () => {
     expect(link.stats.missingReadings).toBeGreaterThanOrEqual(1);
     expect(link.stats.missingReadings).toBeLessThanOrEqual(5);
     expect(link.state).toBe("online");
+  });
+
+  it("one valid frame far ahead (seq 583 while the device is at 83) silences nothing", async () => {
+    await setUp();
+    const problems: ProtocolProblem[] = [];
+    link.on("protocol-error", (p) => problems.push(p));
+    const { boot } = emulator.status();
+    // A line corrupted into another valid one: right after seq 83, between two real lines.
+    emulator.on("line-sent", (s) => {
+      if (s.frame.type !== "RD" || s.frame.seq !== 83) return;
+      const bogus = encodeFrame({ type: "RD", boot, seq: 583, values: [["temp", "21.5"]] });
+      emulator.writeRaw(`${bogus}\n`);
+    });
+    await until(() => readings.some((r) => r.seq === 83), "seq 83", 30_000);
+    await until(() => emulator.status().seq >= 124, "41 more readings sent", 30_000);
+    await until(
+      () => readings.some((r) => r.seq >= 124) || link.stats.duplicates >= 41,
+      "seq 124 received or dropped",
+    );
+    const after = readings.filter((r) => r.seq > 83 && r.seq <= 124).map((r) => r.seq);
+    expect(after).toEqual(Array.from({ length: 41 }, (_, i) => 84 + i));
+    expect(link.stats.readingsDropped).toBe(1);
+    expect(link.stats.duplicates).toBe(0);
+    const dropped = problems.filter((p) => p.kind === "reading-dropped");
+    expect(dropped.map((p) => p.detail)).toEqual([
+      expect.stringMatching(/^RD seq=583: 500 ahead of seq 83, and the next reading \(seq 84\)/),
+    ]);
   });
 
   it("survives a flood of junk on the line: bounded memory, readings resume, every drop counted", async () => {

@@ -3,6 +3,7 @@
  * IOT_AGENT_BIN names a built bundle (`npm run test:bundle`), that bundle with plain node, so the
  * same tests prove what gets installed.
  */
+import { spawn } from "node:child_process";
 import { isAbsolute, join, resolve } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -42,4 +43,18 @@ export function retargetAgent(command: string, args: string[]): AgentCommand {
     entry !== undefined &&
     resolve(ROOT, entry) === SOURCES[2];
   return isSources ? agentCommand(rest) : { command, args };
+}
+
+/** `iot-agent run --config file` as a child process, `env` added, its stdout and stderr collected. */
+export function spawnAgentRun(file: string, env: NodeJS.ProcessEnv) {
+  const agent = agentCommand(["run", "--config", file]);
+  const child = spawn(agent.command, agent.args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let logs = "";
+  child.stdout.on("data", (d: Buffer) => (logs += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { child, exited, logs: () => logs };
 }

@@ -189,6 +189,20 @@ export function outboxContract(name: string, makeFixture: () => Promise<OutboxFi
       expect((await outbox.append(reading(7))).seq).toBe(7);
     });
 
+    it("tells the newest reading held, also after a restart with every entry acked", async () => {
+      let outbox = await start({ segmentBytes: 400 });
+      expect(outbox.newest()).toBeUndefined();
+      await appendMany(outbox, 1, 6);
+      expect(outbox.newest()).toMatchObject({ seq: 6, reading: reading(6) });
+      for (const name of ["xmpp", "mqtt"]) {
+        const sink = outbox.sink(name);
+        for (const seq of seqsOf(sink)) sink.ack(seq);
+      }
+      await outbox.close();
+      outbox = await start({ segmentBytes: 400 });
+      expect(outbox.newest()).toMatchObject({ seq: 6, reading: reading(6) });
+    });
+
     it("drops the oldest segments beyond maxBytes and reports the gap per sink", async () => {
       const drops: DropEvent[] = [];
       const outbox = await start({

@@ -186,3 +186,91 @@ describe("DeviceSession readings", () => {
     expect(types(feed(s, [rd(7)]))).toEqual(["duplicate"]);
   });
 });
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe("DeviceSession: a seq far from the last one (PROTOCOL.md §7)", () => {
+  it("device at seq 83, one valid frame at seq 583, then 41 real readings: all 41 arrive", () => {
+    const s = new DeviceSession();
+    handshake(s);
+    feed(
+      s,
+      range(1, 83).map((n) => rd(n)),
+    );
+    const events = feed(s, [rd(583), ...range(84, 124).map((n) => rd(n))]);
+    expect(seqs(events)).toEqual(range(84, 124));
+    const dropped = events.filter((e) => e.type === "dropped");
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ reason: "unconfirmed-seq" });
+    expect(dropped[0]?.type === "dropped" && dropped[0].detail).toMatch(
+      /^RD seq=583: 500 ahead of seq 83, and the next reading \(seq 84\) continues from 83/,
+    );
+    expect(types(events)).not.toContain("gap");
+    expect(types(events)).not.toContain("duplicate");
+  });
+
+  it("accepts a far jump once the next reading confirms it, and reports the gap", () => {
+    const s = new DeviceSession();
+    handshake(s);
+    feed(s, [rd(83)]);
+    expect(feed(s, [rd(583)])).toEqual([]);
+    const events = feed(s, [rd(585)]);
+    expect(types(events)).toEqual(["gap", "reading", "gap", "reading"]);
+    expect(events[0]).toMatchObject({ after: 83, missing: 499 });
+    expect(seqs(events)).toEqual([583, 585]);
+  });
+
+  it("recovers when the first reading it saw was the corrupt one", () => {
+    const s = new DeviceSession();
+    handshake(s);
+    feed(s, [rd(583), rd(84)]);
+    const events = feed(
+      s,
+      range(85, 90).map((n) => rd(n)),
+    );
+    expect(seqs(events)).toEqual(range(84, 90));
+    expect(types(events)).toContain("rewound");
+  });
+
+  it("drops an unconfirmed jump when the device reboots, and says so", () => {
+    const s = new DeviceSession();
+    handshake(s);
+    feed(s, [rd(83), rd(583)]);
+    const events = handshake(s, hello({ boot: "00c0ffee" }));
+    expect(events[0]).toMatchObject({ type: "dropped", reason: "unconfirmed-seq" });
+    expect(events[1]?.type).toBe("hello");
+  });
+});
+
+describe("DeviceSession resumed after a restart", () => {
+  const resumeAfter = { device: "envnode-01", boot: BOOT, seq: 40 };
+
+  it("reports the readings the device sent while no agent read as a gap", () => {
+    const s = new DeviceSession({ resumeAfter });
+    handshake(s);
+    const events = feed(s, [rd(45)]);
+    const gap = { type: "gap", device: "envnode-01", boot: BOOT, after: 40, missing: 4 };
+    expect(events[0]).toEqual(gap);
+    expect(seqs(events)).toEqual([45]);
+    expect(types(feed(s, [rd(40)]))).toEqual(["duplicate"]);
+  });
+
+  it("holds a resumed jump beyond the window until the next reading confirms it", () => {
+    const s = new DeviceSession({ resumeAfter });
+    handshake(s);
+    expect(feed(s, [rd(1040)])).toEqual([]);
+    const events = feed(s, [rd(1041)]);
+    expect(events[0]).toMatchObject({ type: "gap", after: 40, missing: 999 });
+    expect(seqs(events)).toEqual([1040, 1041]);
+  });
+
+  it("ignores the resume point for another boot or another device", () => {
+    for (const h of [hello({ boot: "00c0ffee" }), hello({ dev: "envnode-02" })]) {
+      const s = new DeviceSession({ resumeAfter });
+      handshake(s, h);
+      const events = feed(s, [rd(45, h.boot)]);
+      expect(types(events)).toEqual(["reading"]);
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { resolveOptions } from "./options.js";
 import type { Settings } from "./options.js";
 import { applyGroup, MAX_READING_BYTES, planCommit, SerialQueue } from "./commit.js";
 import type { PendingAppend } from "./commit.js";
-import { SinkState } from "./sink.js";
+import { SinkState, toEntry } from "./sink.js";
 import type { SinkHooks } from "./sink.js";
 import { firstFreeSeq, readPayloads, recoveryReport } from "./storage.js";
 import type { Loaded, Storage } from "./storage.js";
@@ -81,6 +81,14 @@ class LogOutbox implements Outbox {
       segments: this.log.segments.length,
       nextSeq: this.nextSeq,
     };
+  }
+
+  newest(): OutboxEntry | undefined {
+    const segment = this.log.segmentOf(this.log.lastSeq ?? 0);
+    const stored = segment?.entries[segment.entries.length - 1];
+    if (!stored) return undefined;
+    const [payload] = readPayloads(this.log, this.storage, [stored]);
+    return toEntry(stored, payload);
   }
 
   sink(name: string): OutboxSink {

@@ -207,7 +207,7 @@ export class SinkState implements OutboxSink {
   }
 }
 
-function toEntry(stored: StoredEntry, payload: string | undefined): OutboxEntry {
+export function toEntry(stored: StoredEntry, payload: string | undefined): OutboxEntry {
   const decoded = payload === undefined ? undefined : decodePayload(payload);
   // Payloads were validated when written or recovered; this guards against a bug, not the disk.
   if (!decoded) throw new OutboxError(`outbox entry ${stored.seq} has an invalid payload`);

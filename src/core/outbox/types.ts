@@ -143,6 +143,11 @@ export interface OutboxOptions {
 export interface Outbox {
   /** Resolves once the reading is durable (fsync'ed); only then does it count as accepted. */
   append(reading: Reading): Promise<OutboxEntry>;
+  /**
+   * The newest entry held, acked or not: where the device's readings stood when the last process
+   * stopped. Read back from disk if needed; throws OutboxError if it no longer reads back.
+   */
+  newest(): OutboxEntry | undefined;
   /** The sink named in the options; throws OutboxUsageError for any other name. */
   sink(name: string): OutboxSink;
   /** Commits waiting appends and writes the cursors now. */
