@@ -313,6 +313,8 @@ class LogOutbox implements Outbox {
 
   private fail(cause: unknown): void {
     const error = toOutboxError(cause);
+    // While failing, a cursor write refused every second would say nothing the health does not.
+    if (this.repair.absorbed(error)) return;
     if (this.settings.onError) this.settings.onError(error);
     else this.backgroundError ??= error;
   }

@@ -60,6 +60,16 @@ export class Repair {
     this.report();
   }
 
+  /**
+   * A background write (cursors, deletions) failed: while failing that is the latest news of
+   * the same fault, kept as the failure's error rather than told again; false otherwise.
+   */
+  absorbed(error: OutboxError): boolean {
+    if (!this.failing || !this.failure) return false;
+    Object.assign(this.failure, describe(error));
+    return true;
+  }
+
   /** A commit went through: the disk takes writes. */
   succeeded(): void {
     this.backoff.reset();
