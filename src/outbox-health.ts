@@ -16,6 +16,9 @@ export function failingSince(f: OutboxFailure): string {
   return `failing since ${new Date(f.since).toISOString()} (${failureCause(f)})`;
 }
 
+/** "1 attempt", "3 attempts" */
+export const attempts = (n: number) => (n === 1 ? "1 attempt" : `${n} attempts`);
+
 const seconds = (ms: number) => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
 
 /** "; next attempt in 4.0 s", or nothing when none is due. */
@@ -30,15 +33,15 @@ export function nextAttempt(f: OutboxFailure, now: number): string {
 export function logOutboxHealth(log: Logger, health: OutboxHealth, now: number): void {
   const f = health.failure;
   if (!f) return;
-  const { op, file, error, refused, attempts } = f;
-  const fields = { op, file, error, refused, attempts };
+  const { op, file, error, refused } = f;
+  const fields = { op, file, error, refused, attempts: f.attempts };
   if (health.state === "ok") {
     const failedMs = (f.recoveredAt ?? now) - f.since;
     log.info(
       { ...fields, failedMs },
       `outbox recovered after ${seconds(failedMs)}; ${refused} readings were refused while it was failing`,
     );
-  } else if (attempts === 0) {
+  } else if (f.attempts === 0) {
     log.error(
       fields,
       `outbox failing: ${failureCause(f)}; readings are refused until it takes writes again${nextAttempt(f, now)}`,
@@ -46,7 +49,7 @@ export function logOutboxHealth(log: Logger, health: OutboxHealth, now: number):
   } else {
     log.warn(
       fields,
-      `outbox still failing after ${attempts} attempts to reopen it: ${failureCause(f)}${nextAttempt(f, now)}`,
+      `outbox still failing after ${attempts(f.attempts)} to reopen it: ${failureCause(f)}${nextAttempt(f, now)}`,
     );
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { AgentStatus } from "../agent.js";
 import { totalWireErrors } from "../device/link-stats.js";
-import { failingSince, nextAttempt } from "../outbox-health.js";
+import { attempts, failingSince, nextAttempt } from "../outbox-health.js";
 
 export function statusSummary(s: AgentStatus, now: number): string {
   const last = s.lastReading;
@@ -30,9 +30,8 @@ export function statusSummary(s: AgentStatus, now: number): string {
 function failingLine(outbox: AgentStatus["outbox"], now: number): string[] {
   const f = outbox.failure;
   if (outbox.state !== "failing" || !f) return [];
-  const tries = f.attempts === 1 ? "1 attempt" : `${f.attempts} attempts`;
   return [
-    `  FAILING: ${failingSince(f)}: ${f.refused} readings refused, ${tries} to reopen${nextAttempt(f, now)}`,
+    `  FAILING: ${failingSince(f)}: ${f.refused} readings refused, ${attempts(f.attempts)} to reopen${nextAttempt(f, now)}`,
   ];
 }
 

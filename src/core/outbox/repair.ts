@@ -65,7 +65,7 @@ export class Repair {
    * the same fault, kept as the failure's error rather than told again; false otherwise.
    */
   absorbed(error: OutboxError): boolean {
-    if (!this.failing || !this.failure) return false;
+    if (!this.failing || !this.failure || !(error instanceof OutboxIoError)) return false;
     Object.assign(this.failure, describe(error));
     return true;
   }
