@@ -5,6 +5,7 @@
 import type { AgentConfig } from "./config/schema.js";
 import type { CommandCount } from "./core/audit.js";
 import type { Logger } from "./core/logger.js";
+import type { OutboxHealth } from "./core/outbox/index.js";
 import type { Reading } from "./core/reading.js";
 import type { SerialLink } from "./device/serial-link.js";
 import type { SinkStatus } from "./telemetry-relays.js";
@@ -35,7 +36,8 @@ export interface AgentStatus {
   link: SerialLink["stats"];
   /** Per outbox sink (xmpp, pubsub): what waits, what was dropped, how delivery goes. */
   sinks: Record<string, SinkStatus>;
-  outbox: {
+  /** `state` "failing" while the disk refuses writes, see OutboxHealth. */
+  outbox: OutboxHealth & {
     /** Readings not yet confirmed by the XMPP server (the xmpp sink). */
     pending: number;
     /** Readings the xmpp sink lost to the size or age bound, or to damage on disk. */

@@ -21,7 +21,7 @@ import { settlesWithin } from "./core/within.js";
 import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
-import { devicePresence } from "./presence.js";
+import { agentPresence } from "./presence.js";
 import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
@@ -102,7 +102,8 @@ export class Agent {
     const now = options.now ?? Date.now;
     const access = new AccessList(config.access.allow);
     // First: a directory the agent cannot write stops it before anything else has started.
-    const outbox = await openOutbox(config, log);
+    // The agent does not exist yet; the outbox only fails once readings come, after wire().
+    const outbox = await openOutbox(config, log, () => agent.presenceChanged());
     const emulator = config.device.emulate
       ? await DeviceEmulator.start({
           link: config.device.port,
@@ -129,7 +130,7 @@ export class Agent {
     const xmpp: XmppConnection = new XmppConnection({
       ...xmppOptions(config, options.password, caPem),
       log,
-      presence: () => devicePresence(link),
+      presence: () => agentPresence(link, outbox.health),
       isAllowed: (jid) => access.roleOf(jid) !== undefined,
       setup: (client) =>
         registerXmppServices(client, {
@@ -274,6 +275,7 @@ export class Agent {
         refused: this.refused,
         records: this.outbox.stats.records,
         fsyncs: this.outbox.stats.fsyncs,
+        ...this.outbox.health,
       },
       commands: this.audit.counts(),
     };
@@ -319,9 +321,7 @@ export class Agent {
     });
     logLinkEvents(this.link, log);
     this.link.on("hello", () => this.mqtt?.deviceChanged());
-    this.link.on("state", () => {
-      this.xmpp.updatePresence().catch((e: Error) => log.debug(`presence not sent: ${e.message}`));
-    });
+    this.link.on("state", () => this.presenceChanged());
     this.xmpp.on("stanza", (stanza) => void this.onStanza(stanza));
     this.xmpp.on("online", () => {
       this.sessions += 1;
@@ -332,6 +332,11 @@ export class Agent {
       log.info({ from: d.from }, `presence subscription: ${d.kind}`),
     );
     this.xmpp.on("error", (e) => this.fatal(e));
+  }
+
+  private presenceChanged(): void {
+    const { log } = this.options;
+    this.xmpp.updatePresence().catch((e: Error) => log.debug(`presence not sent: ${e.message}`));
   }
 
   /** A reading counts as accepted once it is durable in the outbox; only then is it relayed. */
@@ -347,7 +352,10 @@ export class Agent {
       },
       (error: Error) => {
         this.refused += 1;
-        log.error(
+        // While failing, the outbox logs its state once and counts what it refuses; a line per
+        // reading would fill the journal of a board whose disk is already in trouble.
+        const failing = this.outbox.health.state === "failing";
+        log[failing ? "debug" : "error"](
           { err: error, device: reading.device, boot: reading.boot, seq: reading.seq },
           `reading not stored, so not accepted: ${error.message}`,
         );

@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import type { AgentConfig } from "./config/schema.js";
 import type { Logger } from "./core/logger.js";
-import { Outbox } from "./core/outbox/index.js";
+import { Outbox, type OutboxHealth } from "./core/outbox/index.js";
+import { logOutboxHealth } from "./outbox-health.js";
 import type { ReadingId } from "./core/reading.js";
 import {
   loadChatSubscriptions,
@@ -105,8 +106,15 @@ export function lastAccepted(outbox: Outbox, log: Logger): ReadingId | undefined
   }
 }
 
-/** Opens the outbox, saying what recovery found and what the bounds dropped. */
-export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
+/**
+ * Opens the outbox, saying what recovery found, what the bounds dropped and when the disk
+ * fails; `onHealth` hears of each change of its health too.
+ */
+export async function openOutbox(
+  config: AgentConfig,
+  log: Logger,
+  onHealth: (health: OutboxHealth) => void = () => undefined,
+): Promise<Outbox> {
   const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
   // A full outbox is read through on open (about a second per 200,000 readings on a PC, more on
   // a Pi): say so first, so a slow start is not mistaken for a hang.
@@ -120,6 +128,10 @@ export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outb
     ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
     onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
     onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),
+    onHealth: (health) => {
+      logOutboxHealth(log, health, Date.now());
+      onHealth(health);
+    },
   });
   const { recovery } = outbox;
   const damaged = recovery.truncatedBytes > 0 || recovery.corrupt.length > 0 || recovery.lostSeqs;

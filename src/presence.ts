@@ -2,19 +2,31 @@
  * The agent's XMPP presence says how the device is doing, so a contact list shows at a glance
  * whether the board is online, missing or misbehaving.
  */
+import type { OutboxHealth } from "./core/outbox/index.js";
 import type { DeviceDescription } from "./core/reading.js";
 import type { LinkState } from "./device/serial-link.js";
+import { failingSince } from "./outbox-health.js";
 
 export interface PresenceStatus {
   show?: "away" | "xa" | "dnd";
   status: string;
 }
 
-export function devicePresence(link: {
+interface LinkView {
   state: LinkState;
   device: DeviceDescription | undefined;
   path: string;
-}): PresenceStatus {
+}
+
+/** A failing outbox outranks the device: whatever the device does, its readings are refused. */
+export function agentPresence(link: LinkView, outbox: OutboxHealth): PresenceStatus {
+  const device = devicePresence(link);
+  if (outbox.state !== "failing" || !outbox.failure) return device;
+  const failing = failingSince(outbox.failure);
+  return { show: "dnd", status: `degraded: outbox ${failing}, readings refused; ${device.status}` };
+}
+
+export function devicePresence(link: LinkView): PresenceStatus {
   const name = link.device ? `${link.device.id} (fw ${link.device.firmware})` : "device";
   switch (link.state) {
     case "online":

@@ -1,8 +1,8 @@
 /**
  * `iot-agent status [--url URL]`: asks a running agent's health endpoint how it is doing and
  * prints it for a person. Exit 0 when XMPP and the device are online, 3 when the agent answers
- * but something is down (a supervisor or a shell script can tell the two apart), 1 when it does
- * not answer at all.
+ * but something is down, a failing outbox included (a supervisor or a shell script can tell the
+ * two apart), 1 when it does not answer at all.
  */
 import { parseArgs } from "node:util";
 import type { AgentStatus } from "../agent.js";
@@ -17,7 +17,8 @@ Options:
   --url URL    the health endpoint (default http://127.0.0.1:9464)
   -h, --help   show this help
 
-Exit status: 0 XMPP and device online, 3 the agent runs but something is down, 1 no answer.
+Exit status: 0 XMPP and device online, 3 the agent runs but something is down (including an
+outbox whose disk is failing), 1 no answer.
 `;
 
 export const EXIT_DEGRADED = 3;
@@ -43,5 +44,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
   io.out(statusSummary(status, Date.now()) + "\n");
-  return status.xmpp.online && status.device.state === "online" ? 0 : EXIT_DEGRADED;
+  const healthy =
+    status.xmpp.online && status.device.state === "online" && status.outbox.state !== "failing";
+  return healthy ? 0 : EXIT_DEGRADED;
 }

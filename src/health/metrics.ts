@@ -135,6 +135,21 @@ export function prometheusText(status: AgentStatus): string {
     ),
     counter("iot_agent_outbox_fsyncs_total", "Disk syncs by the outbox.", one(outbox.fsyncs)),
     gauge(
+      "iot_agent_outbox_failing",
+      "1 while the outbox's disk refuses writes (readings are refused).",
+      one(outbox.state === "failing" ? 1 : 0),
+    ),
+    counter(
+      "iot_agent_outbox_failures_total",
+      "Times the outbox started failing.",
+      one(outbox.failures),
+    ),
+    counter(
+      "iot_agent_outbox_refused_while_failing_total",
+      "Readings refused because the outbox was failing.",
+      one(outbox.refusedWhileFailing),
+    ),
+    gauge(
       "iot_agent_last_reading_timestamp_seconds",
       "When the last reading arrived.",
       one(last === undefined ? NaN : last / 1000),

@@ -4,6 +4,7 @@
  */
 import type { AgentStatus } from "../agent.js";
 import { totalWireErrors } from "../device/link-stats.js";
+import { attempts, failingSince, nextAttempt } from "../outbox-health.js";
 
 export function statusSummary(s: AgentStatus, now: number): string {
   const last = s.lastReading;
@@ -21,8 +22,17 @@ export function statusSummary(s: AgentStatus, now: number): string {
     `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${totalWireErrors(s.link)} bad lines, ${s.link.missingReadings} missing`,
     `commands: ${commandLine(s.commands)}`,
     `outbox:  ${s.outbox.bytes} bytes on disk, ${s.outbox.refused} refused`,
+    ...failingLine(s.outbox, now),
     ...sinks,
   ].join("\n");
+}
+
+function failingLine(outbox: AgentStatus["outbox"], now: number): string[] {
+  const f = outbox.failure;
+  if (outbox.state !== "failing" || !f) return [];
+  return [
+    `  FAILING: ${failingSince(f)}: ${f.refused} readings refused, ${attempts(f.attempts)} to reopen${nextAttempt(f, now)}`,
+  ];
 }
 
 function commandLine(counts: AgentStatus["commands"]): string {

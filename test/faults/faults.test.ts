@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import * as scenarios from "./scenarios.js";
 import type { ScenarioResult } from "./scenarios.js";
 
-function report(r: ScenarioResult): ScenarioResult {
+function report<R extends ScenarioResult>(r: R): R {
   const { analysis: a, faults, recoveries } = r;
   const times = recoveries.map(
     (x) => `${x.firstReadingSeconds?.toFixed(2)}/${x.caughtUpSeconds?.toFixed(2)}s`,
@@ -68,5 +68,19 @@ describe("fault injection", () => {
     expect(r.analysis.dropped).toBeLessThanOrEqual(r.analysis.droppedLogged);
     expect(r.analysis.received).toBeGreaterThan(0);
     expect(r.recoveries[0]?.caughtUpSeconds).toBeLessThan(30);
+  }, 90_000);
+
+  it("says the outbox is failing while the disk returns EIO, recovers, loses nothing accepted", async () => {
+    const r = report(await scenarios.failingDisk({ faults: 2, runMs: 2000, failMs: 2500 }));
+    console.info(`failing-disk: ${JSON.stringify(r.disk)}`);
+    expectNothingLost(r);
+    expect(r.disk.failingSeen).toBe(2);
+    for (const cause of r.disk.causes) expect(cause).toMatch(/^(fdatasync seg-\d+\.log|fsync )/);
+    expect(r.disk.refused).toBeGreaterThan(0);
+    expect(r.analysis.received).toBe(r.analysis.accepted);
+    expect(r.recoveries).toHaveLength(2);
+    for (const { firstReadingSeconds } of r.recoveries)
+      expect(firstReadingSeconds).toBeLessThan(30);
+    for (const seconds of r.disk.recoverySeconds) expect(seconds).toBeLessThan(30);
   }, 90_000);
 });

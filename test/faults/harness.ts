@@ -10,7 +10,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { AgentStatus } from "../../src/agent.js";
 import { startProsody, type ProsodyServer } from "../../src/demo/prosody.js";
+import { buildEioShim, eioFault, type EioFault } from "../support/eio.js";
 import {
   analyse,
   parseAgentLog,
@@ -38,6 +40,11 @@ export interface RigOptions {
   offline?: boolean;
   /** The agent's XMPP reconnect delays. Default 0.2 s doubling up to 1 s. */
   reconnect?: { initialSeconds: number; maxSeconds: number };
+  /**
+   * The agent runs with the EIO shim on its outbox directory (see `failDisk`) and a health
+   * endpoint (see `agentStatus`).
+   */
+  failingDisk?: boolean;
 }
 
 export class FaultRig {
@@ -45,6 +52,7 @@ export class FaultRig {
   #agent: ChildProcess | undefined;
   #device: ChildProcess | undefined;
   #consumer: ChildProcess | undefined;
+  #disk: EioFault | undefined;
   readonly #killAll = () =>
     [this.#agent, this.#device, this.#consumer].map((c) => c?.kill("SIGKILL"));
 
@@ -64,6 +72,10 @@ export class FaultRig {
       await server.register("agent", AGENT_PASSWORD);
       await server.register("dash", CONSUMER_PASSWORD);
       await server.start();
+      if (options.failingDisk) {
+        const shim = await buildEioShim(rig.dir);
+        rig.#disk = eioFault(shim, rig.file("outbox"), rig.file("eio-on"));
+      }
       await writeFile(rig.file("agent.yaml"), rig.#config(), { mode: 0o600 });
       await rig.startConsumer();
     } catch (error) {
@@ -100,7 +112,7 @@ telemetry:
   subscribers: [ dash@localhost ]${catchUp ? `\n  catchUp: ${JSON.stringify(catchUp)}` : ""}
 outbox:
   dir: ${this.file("outbox")}${bound.join("")}
-log: { level: debug }
+log: { level: debug }${this.options.failingDisk ? "\nhealth: { port: 0 }" : ""}
 `;
   }
 
@@ -184,7 +196,7 @@ log: { level: debug }
     if (running(this.#agent)) throw new Error("agent already running");
     const log = this.file("agent.log");
     const before = (await readText(log)).split('"msg":"agent online"').length;
-    const env = { ...process.env, FAULT_AGENT_PASSWORD: AGENT_PASSWORD };
+    const env = { ...(this.#disk?.env ?? process.env), FAULT_AGENT_PASSWORD: AGENT_PASSWORD };
     const child = spawnLogged(
       process.execPath,
       [...CLI, "run", "--config", this.file("agent.yaml")],
@@ -213,6 +225,23 @@ log: { level: debug }
     const code = await signal(this.#agent, "SIGTERM");
     this.#agent = undefined;
     return code;
+  }
+
+  /** fsync and fdatasync of the agent's outbox files fail with EIO while `failing` (failingDisk). */
+  async failDisk(failing: boolean): Promise<void> {
+    if (!this.#disk) throw new Error("the rig was started without failingDisk");
+    await this.#disk.set(failing);
+  }
+
+  /** The running agent's /status (failingDisk starts its health endpoint on a free port). */
+  async agentStatus(): Promise<AgentStatus> {
+    const log = await readText(this.file("agent.log"));
+    const urls = [...log.matchAll(/"url":"([^"]+)","msg":"health endpoint listening"/g)];
+    const url = urls.at(-1)?.[1];
+    if (!url) throw new Error("the agent logged no health endpoint");
+    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`${url}/status: HTTP ${res.status}`);
+    return (await res.json()) as AgentStatus;
   }
 
   // --- the server -----------------------------------------------------------------------------

@@ -4,6 +4,8 @@
  * while faults are injected; then the device stops, the backlog drains, the agent stops cleanly,
  * and the records are compared.
  */
+import { basename } from "node:path";
+import type { AgentStatus } from "../../src/agent.js";
 import { recovery, type Analysis, type Recovery } from "./analysis.js";
 import { FaultRig, sleep, waitFor, type RigOptions } from "./harness.js";
 
@@ -202,4 +204,60 @@ export function mixed(
     await sleep(p.gapMs);
   };
   return run("mixed", { rateHz: p.rateHz ?? 20 }, options, body, faults);
+}
+
+export interface FailingDiskResult extends ScenarioResult {
+  disk: {
+    /** Times the shim was switched on. */
+    faults: number;
+    /** Of those, times the agent's /status said "failing" while it was on. */
+    failingSeen: number;
+    /** What /status named as the failure, e.g. "fdatasync seg-….log". */
+    causes: string[];
+    /** Readings the outbox refused while failing (never accepted), from the last /status. */
+    refused: number;
+    /** From the fault cleared to /status "ok" again. */
+    recoverySeconds: number[];
+  };
+}
+
+/**
+ * The agent's disk fails `faults` times for `failMs`: fsync and fdatasync of its outbox files
+ * return EIO (LD_PRELOAD shim). While they do, /status must say "failing"; once they work
+ * again the outbox must reopen by itself and accept readings; what it accepted is all delivered.
+ */
+export async function failingDisk(
+  p: { faults: number; runMs: number; failMs: number; rateHz?: number },
+  options: RunOptions = {},
+): Promise<FailingDiskResult> {
+  const disk: FailingDiskResult["disk"] = {
+    ...{ faults: 0, failingSeen: 0, causes: [], refused: 0 },
+    recoverySeconds: [],
+  };
+  const outboxState = async (rig: FaultRig, state: "ok" | "failing") => {
+    let status: AgentStatus | undefined;
+    const reached = async () => (status = await rig.agentStatus()).outbox.state === state;
+    await waitFor(reached, `/status to say the outbox is ${state}`, 60_000);
+    return status as AgentStatus;
+  };
+  const body = async (rig: FaultRig, backAt: number[]) => {
+    for (let i = 1; i <= p.faults; i++) {
+      await sleep(jitter(p.runMs));
+      await rig.failDisk(true);
+      disk.faults += 1;
+      const { failure } = (await outboxState(rig, "failing")).outbox;
+      disk.failingSeen += 1;
+      disk.causes.push(`${failure?.op} ${basename(failure?.file ?? "")}`);
+      await sleep(p.failMs);
+      await rig.failDisk(false);
+      const cleared = Date.now();
+      disk.refused = (await outboxState(rig, "ok")).outbox.refusedWhileFailing;
+      disk.recoverySeconds.push((Date.now() - cleared) / 1000);
+      backAt.push(Date.now());
+      options.note?.(`disk failed and came back (${i}/${p.faults})`);
+    }
+    await sleep(p.runMs);
+  };
+  const rig = { rateHz: p.rateHz ?? 20, failingDisk: true };
+  return { ...(await run("failing-disk", rig, options, body)), disk };
 }

@@ -29,11 +29,18 @@ interface OpenSegment {
   size: number;
 }
 
+/** A segment whose tail is in doubt after a failed sync or rollback, and its size known durable. */
+interface Doubt {
+  error: OutboxIoError;
+  path: string;
+  size: number;
+}
+
 export class FileStorage implements Storage {
   readonly counters = newCounters();
   private segment: OpenSegment | undefined;
-  /** Set after a failed fsync or rollback: the file's state is unknown, so appends stop. */
-  private broken: OutboxIoError | undefined;
+  /** Set after a failed fsync or rollback: the file's state is unknown, so appends wait for repair(). */
+  private doubt: Doubt | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -57,7 +64,7 @@ export class FileStorage implements Storage {
   }
 
   async append(firstSeq: number, records: readonly Buffer[]): Promise<void> {
-    if (this.broken) throw this.broken;
+    if (this.doubt) throw this.doubt.error;
     const segment = await this.open(firstSeq);
     const data = records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records);
     try {
@@ -72,9 +79,11 @@ export class FileStorage implements Storage {
       this.counters.fsyncs++;
     } catch (cause) {
       // After a failed fsync Linux may drop the dirty pages and report the next fsync as a
-      // success; retrying would claim durability we do not have. Reopening rescans the disk.
-      this.broken = new OutboxIoError("fdatasync", segment.path, segment.size, cause);
-      throw this.broken;
+      // success; retrying would claim durability we do not have. repair() starts afresh.
+      throw this.distrust(
+        segment,
+        new OutboxIoError("fdatasync", segment.path, segment.size, cause),
+      );
     }
     segment.size += data.length;
     this.counters.records += records.length;
@@ -99,6 +108,23 @@ export class FileStorage implements Storage {
       this.counters.fsyncs++;
     });
     this.counters.cursorWrites++;
+  }
+
+  /**
+   * Lets go of the descriptor that failed and cuts its segment back to the size last synced:
+   * what lies beyond was refused, and its seqs go to the next readings. The cut is synced on a
+   * new descriptor, which proves the file takes writes again; the next append reopens it.
+   */
+  async repair(): Promise<void> {
+    const doubt = this.doubt;
+    if (!doubt) return;
+    const segment = this.segment;
+    this.segment = undefined;
+    // Closing a descriptor that failed can only repeat that failure, which is reported already;
+    // Linux releases the descriptor either way.
+    await segment?.handle.close().catch(() => undefined);
+    await this.truncate(doubt.path, doubt.size);
+    this.doubt = undefined;
   }
 
   async close(): Promise<void> {
@@ -160,14 +186,25 @@ export class FileStorage implements Storage {
     try {
       await segment.handle.truncate(segment.size);
     } catch (cause) {
-      this.broken = new OutboxIoError("truncate", segment.path, segment.size, cause);
+      this.distrust(segment, new OutboxIoError("truncate", segment.path, segment.size, cause));
     }
   }
 
+  private distrust(segment: OpenSegment, error: OutboxIoError): OutboxIoError {
+    this.doubt = { error, path: segment.path, size: segment.size };
+    return error;
+  }
+
+  /** Cuts `path` back to `length` bytes and syncs it; never grows it, which would invent zeros. */
   private async truncate(path: string, length: number): Promise<void> {
     const handle = await io("open", path, () => open(path, "r+"));
     try {
-      await io("truncate", path, () => handle.truncate(length), length);
+      const { size } = await io("stat", path, () => handle.stat());
+      if (size < length) {
+        const short = new Error(`${size} bytes left of ${length} synced`);
+        throw new OutboxIoError("truncate", path, length, short);
+      }
+      if (size > length) await io("truncate", path, () => handle.truncate(length), length);
       await io("fdatasync", path, () => handle.datasync(), length);
       this.counters.fsyncs++;
     } finally {

@@ -73,6 +73,8 @@ export type {
   DropReason,
   OutboxCounters,
   OutboxEntry,
+  OutboxFailure,
+  OutboxHealth,
   OutboxOptions,
   OutboxSink,
   OutboxStats,

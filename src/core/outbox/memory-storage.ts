@@ -68,6 +68,11 @@ export class MemoryStorage implements Storage {
     return Promise.resolve();
   }
 
+  /** A memory disk never leaves a segment in doubt. */
+  repair(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

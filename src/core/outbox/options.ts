@@ -2,9 +2,12 @@
 import { OutboxUsageError } from "./errors.js";
 import type { OutboxOptions } from "./types.js";
 
-export interface Settings extends Required<Omit<OutboxOptions, "onDrop" | "onError">> {
+type Callbacks = "onDrop" | "onError" | "onHealth";
+
+export interface Settings extends Required<Omit<OutboxOptions, Callbacks>> {
   onDrop: OutboxOptions["onDrop"];
   onError: OutboxOptions["onError"];
+  onHealth: OutboxOptions["onHealth"];
 }
 
 const MiB = 1024 * 1024;
@@ -21,6 +24,9 @@ export const DEFAULTS = {
   commitBatch: 64,
   // Lost cursor updates only cause redelivery, so they are batched far more than appends.
   cursorFlushMs: 1000,
+  // A failing SD card is retried soon in case the fault was brief, then once a minute, so that
+  // a card that stays bad costs little I/O and few log lines.
+  repairBackoff: { initialMs: 1000, maxMs: 60_000 },
 } as const;
 
 export function resolveOptions(options: OutboxOptions): Settings {
@@ -31,6 +37,7 @@ export function resolveOptions(options: OutboxOptions): Settings {
     sinks: [...options.sinks],
     onDrop: options.onDrop,
     onError: options.onError,
+    onHealth: options.onHealth,
   };
   validate(settings);
   return settings;
@@ -48,6 +55,10 @@ function validate(s: Settings): void {
     if (!(s[key] >= 0) || !Number.isFinite(s[key])) {
       throw new OutboxUsageError(`outbox options: ${key} must be a finite number >= 0`);
     }
+  }
+  const { initialMs, maxMs } = s.repairBackoff;
+  if (!(initialMs > 0) || !(maxMs >= initialMs) || !Number.isFinite(maxMs)) {
+    throw new OutboxUsageError("outbox options: repairBackoff needs 0 < initialMs <= maxMs");
   }
 }
 

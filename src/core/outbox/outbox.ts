@@ -10,12 +10,13 @@ import { resolveOptions } from "./options.js";
 import type { Settings } from "./options.js";
 import { applyGroup, MAX_READING_BYTES, planCommit, SerialQueue } from "./commit.js";
 import type { PendingAppend } from "./commit.js";
+import { Repair } from "./repair.js";
 import { SinkState, toEntry } from "./sink.js";
 import type { SinkHooks } from "./sink.js";
 import { firstFreeSeq, readPayloads, recoveryReport } from "./storage.js";
 import type { Loaded, Storage } from "./storage.js";
 import type { DropEvent, DropReason, Outbox, OutboxEntry, OutboxOptions } from "./types.js";
-import type { OutboxSink, OutboxStats, RecoveryReport } from "./types.js";
+import type { OutboxHealth, OutboxSink, OutboxStats, RecoveryReport } from "./types.js";
 
 export async function openLogOutbox(storage: Storage, options: OutboxOptions): Promise<Outbox> {
   const settings = resolveOptions(options);
@@ -42,6 +43,7 @@ class LogOutbox implements Outbox {
   private removals: number[] = [];
   private backgroundError: OutboxError | undefined;
   private closing: Promise<void> | undefined;
+  private readonly repair: Repair;
 
   constructor(
     private readonly storage: Storage,
@@ -61,6 +63,13 @@ class LogOutbox implements Outbox {
     const stored = [...(loaded.cursors?.keys() ?? [])];
     this.cursorsDirty =
       stored.length !== settings.sinks.length || stored.some((n) => !this.sinks.has(n));
+    this.repair = new Repair({
+      ...settings.repairBackoff,
+      now: settings.now,
+      attempt: () => this.queue.run(() => this.reopen()),
+      onHealth: settings.onHealth,
+      onCallbackError: (cause) => this.fail(new OutboxError("onHealth threw", { cause })),
+    });
   }
 
   async start(): Promise<void> {
@@ -89,6 +98,10 @@ class LogOutbox implements Outbox {
     if (!stored) return undefined;
     const [payload] = readPayloads(this.log, this.storage, [stored]);
     return toEntry(stored, payload);
+  }
+
+  get health(): OutboxHealth {
+    return this.repair.health;
   }
 
   sink(name: string): OutboxSink {
@@ -132,6 +145,7 @@ class LogOutbox implements Outbox {
 
   private async shutdown(): Promise<void> {
     clearTimeout(this.cursorTimer);
+    this.repair.stop();
     if (this.pending.length > 0) this.kickCommit();
     try {
       await this.queue.run(() => this.persist());
@@ -171,11 +185,13 @@ class LogOutbox implements Outbox {
         // Nothing of this group counts as written, so its numbers are handed out again.
         this.nextSeq = group.items[0]?.entry.seq ?? this.nextSeq;
         const error = toOutboxError(cause);
-        for (const later of groups.slice(i))
-          for (const item of later.items) item.pending.reject(error);
+        const refused = groups.slice(i).flatMap((later) => later.items);
+        for (const item of refused) item.pending.reject(error);
+        this.repair.failed(error, refused.length);
         break;
       }
       applyGroup(this.log, group);
+      this.repair.succeeded();
     }
     for (const sink of this.sinks.values()) sink.wake();
     await this.enforceBounds();
@@ -247,6 +263,13 @@ class LogOutbox implements Outbox {
     }
   }
 
+  /** After a failure: the storage cuts back what it cannot vouch for; a cursor write proves it. */
+  private async reopen(): Promise<void> {
+    await this.storage.repair();
+    this.cursorsDirty = true;
+    await this.persist();
+  }
+
   /** Closed segments every sink has acked completely. */
   private collectAcked(): void {
     const floor = Math.min(...[...this.sinks.values()].map((s) => s.cursor));
@@ -298,6 +321,8 @@ class LogOutbox implements Outbox {
 
   private fail(cause: unknown): void {
     const error = toOutboxError(cause);
+    // While failing, a cursor write refused every second would say nothing the health does not.
+    if (this.repair.absorbed(error)) return;
     if (this.settings.onError) this.settings.onError(error);
     else this.backgroundError ??= error;
   }

@@ -34,6 +34,11 @@ export interface Storage {
   readRange(firstSeq: number, offset: number, length: number): Buffer;
   /** Replaces the cursor file atomically. */
   saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * After a failed append: brings the active segment back to what is known durable, so that
+   * appends can go on; throws while the disk refuses. Does nothing when nothing is in doubt.
+   */
+  repair(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -137,6 +137,42 @@ export interface OutboxOptions {
   onDrop?: (event: DropEvent) => void;
   /** Background failures (cursor writes, deletions). Without it they surface from flush()/close(). */
   onError?: (error: OutboxError) => void;
+  /**
+   * After a failed write or sync, the outbox reopens its storage after these delays, doubling
+   * from `initialMs` up to `maxMs` (default 1 s to 60 s), until it takes writes again.
+   */
+  repairBackoff?: { initialMs: number; maxMs: number };
+  /** Called when the outbox starts failing, after each failed attempt to reopen, on recovery. */
+  onHealth?: (health: OutboxHealth) => void;
+}
+
+/** One stretch of time during which the storage refused writes. */
+export interface OutboxFailure {
+  /** When it started (the `now` clock, ms since the epoch). */
+  since: number;
+  /** The latest error: the operation, the file it was on, what the system said. */
+  op: string;
+  file: string;
+  error: string;
+  /** Readings refused during it: never accepted, so never sent. */
+  refused: number;
+  /** Attempts to reopen the storage so far. */
+  attempts: number;
+  /** When the next attempt is due, while failing. */
+  nextAttemptAt: number | undefined;
+  /** Set once the storage took writes again. */
+  recoveredAt: number | undefined;
+}
+
+export interface OutboxHealth {
+  /** "failing" from a refused write or sync until the storage proved to take writes again. */
+  state: "ok" | "failing";
+  /** The current failure, or the last one (with `recoveredAt`); undefined if none yet. */
+  failure: OutboxFailure | undefined;
+  /** Times the outbox started failing since open. */
+  failures: number;
+  /** Readings refused while failing, since open. */
+  refusedWhileFailing: number;
 }
 
 /** The contract shared by every outbox implementation (file-backed, in-memory). */
@@ -156,4 +192,6 @@ export interface Outbox {
   close(): Promise<void>;
   readonly stats: OutboxStats;
   readonly recovery: RecoveryReport;
+  /** Whether the storage takes writes; a copy, taken now. */
+  readonly health: OutboxHealth;
 }
