@@ -17,6 +17,7 @@ import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
 import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
+import { IqRequests } from "./iq-requests.js";
 import { noDelay } from "../core/no-delay.js";
 import { settlesWithin } from "../core/within.js";
 import { startKeepalive } from "./keepalive.js";
@@ -79,8 +80,10 @@ interface Attempt {
   client: XmppClient;
   /** sendAcked() stanzas the server has not confirmed yet. */
   acks: AckTracker;
-  /** Aborted when the session is discarded: ends the IQ requests still waiting. */
-  closing: AbortController;
+  /** IQ requests waiting for their answer; failed when the session is discarded. */
+  iqs: IqRequests;
+  /** Answers to them from someone other than the entity asked, ignored. */
+  wrongSender: number;
   /** A pending `<r/>`, see #requestAck. */
   ackRequest?: NodeJS.Timeout;
   stopKeepalive?: () => void;
@@ -201,25 +204,14 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   }
 
   /**
-   * Sends an IQ get or set and resolves with the result stanza; rejects with xmpp.js's
-   * StanzaError for an error reply, on timeout, or at once when offline.
+   * Sends an IQ get or set and resolves with the result stanza from the entity it is addressed
+   * to; rejects with IqErrorReply for its error reply, with IqRequestError on timeout, with
+   * UnconfirmedStanzaError when offline or when the session closes first.
    */
   async request(iq: Element, timeoutMs = 30_000): Promise<Element> {
     const attempt = this.#online ? this.#attempt : undefined;
     if (!attempt) throw new UnconfirmedStanzaError("not online");
-    // xmpp.js lets a request outlive its session until the timeout; a closed session ends it
-    // at once, so that stop() does not wait for it.
-    const { signal } = attempt.closing;
-    let onClose = () => undefined as void;
-    const closed = new Promise<never>((_, reject) => {
-      onClose = () => reject(new UnconfirmedStanzaError("the session was closed"));
-      signal.addEventListener("abort", onClose, { once: true });
-    });
-    try {
-      return await Promise.race([attempt.client.iqCaller.request(iq, timeoutMs), closed]);
-    } finally {
-      signal.removeEventListener("abort", onClose);
-    }
+    return attempt.iqs.request(iq, (s) => attempt.client.entity.send(s), timeoutMs);
   }
 
   /**
@@ -270,7 +262,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt: Attempt = {
       client,
       acks: new AckTracker(),
-      closing: new AbortController(),
+      iqs: new IqRequests(`${this.#options.username}@${this.#options.domain}`),
+      wrongSender: 0,
       session: false,
       unwire: () => undefined,
     };
@@ -285,7 +278,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       attempt.lastError = err;
       this.#log.debug({ reason: describeFailure(err) }, "xmpp client error");
     });
-    const onStanza = (stanza: Element) => this.#onStanza(stanza);
+    const onStanza = (stanza: Element) => this.#onStanza(attempt, stanza);
     const onDisconnect = () => this.#lost(attempt);
     entity.on("stanza", onStanza);
     entity.on("disconnect", onDisconnect);
@@ -347,7 +340,10 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #startKeepalive(attempt: Attempt): void {
     const keepalive = this.#options.keepalive;
     if (!keepalive) return;
-    attempt.stopKeepalive = startKeepalive(attempt.client, {
+    const client = attempt.client;
+    const ping = (iq: Element, ms: number) =>
+      attempt.iqs.request(iq, (s) => client.entity.send(s), ms);
+    attempt.stopKeepalive = startKeepalive(ping, {
       domain: this.#options.domain,
       ...keepalive,
       onDead: (reason) => {
@@ -397,7 +393,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }, delayMs);
   }
 
-  #onStanza(stanza: Element): void {
+  #onStanza(attempt: Attempt, stanza: Element): void {
+    if (attempt.iqs.route(stanza) === "wrong sender") this.#wrongSender(attempt, stanza);
     const decision = handleSubscription(stanza, this.#options.isAllowed ?? (() => false));
     if (decision.kind !== "ignore") void this.#answerSubscription(decision);
     this.emit("stanza", stanza);
@@ -414,6 +411,17 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }
   }
 
+  /** A reply to a pending IQ from someone not asked: a forgery or a confused peer. */
+  #wrongSender(attempt: Attempt, stanza: Element): void {
+    const count = ++attempt.wrongSender;
+    // The 1st, 10th, 100th…: a flood of them costs a handful of lines, each with the count.
+    if (!/^10*$/.test(String(count))) return;
+    this.#log.warn(
+      { from: String(stanza.attrs.from ?? ""), count },
+      "ignored an IQ answer from an entity the request was not sent to",
+    );
+  }
+
   /** Resolves (no error) or rejects the pending start(), once. */
   #settle(err?: Error): void {
     const started = this.#started;
@@ -425,7 +433,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 
 /** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */
 async function discard(attempt: Attempt): Promise<void> {
-  attempt.closing.abort();
+  attempt.iqs.failAll(new UnconfirmedStanzaError("the session was closed"));
   attempt.unwire();
   clearTimeout(attempt.ackRequest);
   attempt.stopKeepalive?.();

@@ -3,11 +3,11 @@
  * here. The helpers below only make sense in tests: they spy on or impersonate a server.
  */
 import { once } from "node:events";
-import { appendFile, readFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
-import type { ProsodyServer } from "../../src/demo/prosody.js";
+import { freePort, type ProsodyServer } from "../../src/demo/prosody.js";
 
 export { freePort, startProsody } from "../../src/demo/prosody.js";
 export type { ProsodyOptions, ProsodyServer } from "../../src/demo/prosody.js";
@@ -22,6 +22,28 @@ export async function addMucComponent(server: ProsodyServer): Promise<string> {
   const lines = [`Component "${host}" "muc"`, "  muc_room_locking = false", ""];
   await appendFile(join(server.dir, "prosody.cfg.lua"), lines.join("\n"));
   return host;
+}
+
+/**
+ * Declares an external component (XEP-0114) at `host` with `secret`, for a stand-in service the
+ * test runs itself; returns the component port. Call before start(), like addMucComponent.
+ */
+export async function addExternalComponent(
+  server: ProsodyServer,
+  host: string,
+  secret: string,
+): Promise<number> {
+  const file = join(server.dir, "prosody.cfg.lua");
+  let text = await readFile(file, "utf8");
+  // One listening port serves every component; the first one declared opens it.
+  let port = Number(/^component_ports = \{ (\d+) \}$/m.exec(text)?.[1] ?? 0);
+  if (!port) {
+    port = await freePort();
+    text = text.replace(/^component_ports = \{ \}$/m, `component_ports = { ${port} }`);
+  }
+  text += [`Component "${host}"`, `  component_secret = "${secret}"`, ""].join("\n");
+  await writeFile(file, text);
+  return port;
 }
 
 /** A TCP relay to `targetPort` that records what clients send, to see what reached the wire. */

@@ -67,7 +67,9 @@ describe("dependencies whose internals the XMPP code relies on", () => {
       const nested = Object.keys(lock.packages).filter((p) => p.endsWith(`/node_modules/${name}`));
       expect(nested, name).toEqual([]);
     }
-    const xmpp = Object.entries(manifest.dependencies ?? {}).filter(([n]) => n.startsWith("@xmpp/"));
+    const xmpp = Object.entries(manifest.dependencies ?? {}).filter(([n]) =>
+      n.startsWith("@xmpp/"),
+    );
     for (const [name, version] of xmpp) expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
