@@ -89,6 +89,8 @@ interface Attempt {
   stopKeepalive?: () => void;
   /** Why the agent itself ended the session (unanswered ping), which outranks later errors. */
   closedBecause?: string;
+  /** The server answered <enable/> with <failed/>: no acks in this session. */
+  smRefused: boolean;
   /** It reached online, so there is a session to close and stream-management state to flush. */
   session: boolean;
   lastError?: Error;
@@ -103,6 +105,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #online = false;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
+  #smRefusalWarned = false;
   /** The pending start(), until the first online or a fatal error. */
   #started: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -127,6 +130,18 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   /** Full JID of the current session, while online. */
   get jid(): string | undefined {
     return this.#online ? this.#attempt?.client.entity.jid?.toString() : undefined;
+  }
+
+  /**
+   * Whether the server confirms stanzas (XEP-0198) in this session; false when it offers no
+   * stream management or refused it: readings then leave the outbox once written. Undefined
+   * while offline.
+   */
+  get serverAcks(): boolean | undefined {
+    const attempt = this.#online ? this.#attempt : undefined;
+    if (!attempt) return undefined;
+    const sm = attempt.client.streamManagement;
+    return !attempt.smRefused && (sm.enabled || sm.enableSent);
   }
 
   /**
@@ -194,7 +209,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt = this.#online ? this.#attempt : undefined;
     if (!attempt) return Promise.reject(new UnconfirmedStanzaError("not online"));
     const sm = attempt.client.streamManagement;
-    if (!sm.enabled && !sm.enableSent) return attempt.client.entity.send(stanza);
+    const acks = !attempt.smRefused && (sm.enabled || sm.enableSent);
+    if (!acks) return attempt.client.entity.send(stanza);
     const confirmed = attempt.acks.track(stanza);
     attempt.client.entity.send(stanza).then(
       () => this.#requestAck(attempt),
@@ -222,7 +238,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     if (attempt.ackRequest !== undefined) return;
     attempt.ackRequest = setTimeout(() => {
       attempt.ackRequest = undefined;
-      if (this.#attempt !== attempt || !this.#online) return;
+      if (this.#attempt !== attempt || !this.#online || attempt.smRefused) return;
+      // An <r/> before the server's <enabled/> is a stream error for a server that refuses it.
+      if (!attempt.client.streamManagement.enabled) return this.#requestAck(attempt);
       attempt.client.entity.send(xml("r", { xmlns: SM_NS })).catch((err: unknown) => {
         this.#log.debug({ reason: describeFailure(err) }, "xmpp ack request not sent");
       });
@@ -262,6 +280,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt: Attempt = {
       client,
       acks: new AckTracker(),
+      smRefused: false,
       iqs: new IqRequests(`${this.#options.username}@${this.#options.domain}`),
       wrongSender: 0,
       session: false,
@@ -280,7 +299,11 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     });
     const onStanza = (stanza: Element) => this.#onStanza(attempt, stanza);
     const onDisconnect = () => this.#lost(attempt);
+    const onNonza = (nonza: Element) => {
+      if (nonza.is("failed", SM_NS)) this.#smRefused(attempt);
+    };
     entity.on("stanza", onStanza);
+    entity.on("nonza", onNonza);
     entity.on("disconnect", onDisconnect);
     streamManagement.on("ack", (stanza) => {
       attempt.acks.confirmed(stanza);
@@ -292,6 +315,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     });
     return () => {
       entity.off("stanza", onStanza);
+      entity.off("nonza", onNonza);
       entity.off("disconnect", onDisconnect);
     };
   }
@@ -409,6 +433,23 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
         this.#log.warn({ reason: describeFailure(err) }, "xmpp subscription reply failed");
       });
     }
+  }
+
+  /**
+   * <failed/> to <enable/> (the agent never resumes, so it answers nothing else): what was sent
+   * since waits for acks that will not come. It fails, for the outbox to send it again, and from
+   * here on a stanza is done when written, as with a server without stream management.
+   */
+  #smRefused(attempt: Attempt): void {
+    if (attempt.smRefused) return;
+    attempt.smRefused = true;
+    attempt.acks.failAll("the server refused stream management");
+    if (this.#smRefusalWarned) return;
+    this.#smRefusalWarned = true;
+    this.#log.warn(
+      "the server refused stream management (XEP-0198 <failed/> to <enable/>): readings leave " +
+        "the outbox once written to the connection, and those in transit when it drops can be lost",
+    );
   }
 
   /** A reply to a pending IQ from someone not asked: a forgery or a confused peer. */

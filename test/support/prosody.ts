@@ -3,7 +3,7 @@
  * here. The helpers below only make sense in tests: they spy on or impersonate a server.
  */
 import { once } from "node:events";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
@@ -44,6 +44,33 @@ export async function addExternalComponent(
   text += [`Component "${host}"`, `  component_secret = "${secret}"`, ""].join("\n");
   await writeFile(file, text);
   return port;
+}
+
+/**
+ * Makes the server answer `<enable/>` (XEP-0198) with `<failed/>`, half a second late, as a
+ * server short of resources for stream management may: stanzas sent in between were queued for
+ * acks that never come. Call before start().
+ */
+export async function refuseStreamManagement(server: ProsodyServer): Promise<void> {
+  const plugins = join(server.dir, "plugins");
+  await mkdir(plugins, { recursive: true });
+  const lua = [
+    'local st = require "util.stanza";',
+    'module:hook("stanza/urn:xmpp:sm:3:enable", function (event)',
+    "  local origin = event.origin;",
+    "  module:add_timer(0.5, function ()",
+    '    origin.send(st.stanza("failed", { xmlns = "urn:xmpp:sm:3" })',
+    '      :tag("unexpected-request", { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" }));',
+    "  end);",
+    "  return true;",
+    "end, 1000);",
+    "",
+  ];
+  await writeFile(join(plugins, "mod_refuse_smacks.lua"), lua.join("\n"));
+  const file = join(server.dir, "prosody.cfg.lua");
+  const text = await readFile(file, "utf8");
+  const enabled = `plugin_paths = { "${plugins}" }\nmodules_enabled = { "refuse_smacks"; `;
+  await writeFile(file, text.replace(/^modules_enabled = \{ /m, enabled));
 }
 
 /** A TCP relay to `targetPort` that records what clients send, to see what reached the wire. */
