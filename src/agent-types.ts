@@ -30,7 +30,13 @@ export interface AgentOptions {
 }
 
 export interface AgentStatus {
-  xmpp: { online: boolean; jid: string | undefined; sessions: number };
+  xmpp: {
+    online: boolean;
+    jid: string | undefined;
+    sessions: number;
+    /** False when the server gives no XEP-0198 acks (none offered, or refused). */
+    serverAcks?: boolean | undefined;
+  };
   device: { state: string; id: string | undefined; boot: string | undefined };
   lastReading: Reading | undefined;
   link: SerialLink["stats"];

@@ -263,7 +263,12 @@ export class Agent {
 
   status(): AgentStatus {
     return {
-      xmpp: { online: this.xmpp.online, jid: this.xmpp.jid, sessions: this.sessions },
+      xmpp: {
+        online: this.xmpp.online,
+        jid: this.xmpp.jid,
+        sessions: this.sessions,
+        serverAcks: this.xmpp.serverAcks,
+      },
       device: { state: this.link.state, id: this.link.device?.id, boot: this.link.device?.boot },
       lastReading: this.history.latest(),
       link: this.link.stats,

@@ -15,8 +15,13 @@ export function statusSummary(s: AgentStatus, now: number): string {
       `${k.relay.catchingUp ? " (catching up)" : ""}`,
   );
   const session = s.xmpp.sessions > 1 ? `, session ${s.xmpp.sessions}` : "";
+  // Without the server's acks a reading counts as delivered once written to the connection.
+  const acks =
+    s.xmpp.online && s.xmpp.serverAcks === false
+      ? ", no server acks: readings leave the outbox on write"
+      : "";
   return [
-    `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}${session}`,
+    `xmpp:    ${s.xmpp.online ? `online as ${s.xmpp.jid ?? "?"}` : "offline"}${session}${acks}`,
     `device:  ${s.device.state}${s.device.id ? ` (${s.device.id}, boot ${s.device.boot ?? "?"})` : ""}`,
     `last reading: ${last ? `#${last.seq} ${age}` : age}`,
     `readings: ${s.link.readings} in, ${s.link.readingsDropped} rejected, ${totalWireErrors(s.link)} bad lines, ${s.link.missingReadings} missing`,

@@ -7,7 +7,9 @@
  *   no ANONYMOUS, no SASL2/FAST (Prosody 0.12 offers neither); SCRAM's PBKDF2 is Node's native
  *   one (./scram.ts);
  * - no @xmpp/reconnect (fixed 1 s retries, no backoff): XmppConnection owns reconnecting.
- * Stream management, iq caller/callee (with XEP-0199 ping) and resource binding are kept.
+ * Stream management, iq caller/callee (with XEP-0199 ping) and resource binding are kept; the
+ * caller only binds the resource: the agent's own requests go through ./iq-requests.ts, which
+ * checks who answers.
  */
 import { Client, jid, xml } from "@xmpp/client-core";
 import iqCallee from "@xmpp/iq/callee.js";

@@ -17,6 +17,7 @@ import { startClient } from "./client.js";
 import { describeFailure, fatalError, xml } from "./client.js";
 import type { Element, XmppClient } from "./client.js";
 import { AckTracker, UnconfirmedStanzaError } from "./acks.js";
+import { IqRequests } from "./iq-requests.js";
 import { noDelay } from "../core/no-delay.js";
 import { settlesWithin } from "../core/within.js";
 import { startKeepalive } from "./keepalive.js";
@@ -79,13 +80,17 @@ interface Attempt {
   client: XmppClient;
   /** sendAcked() stanzas the server has not confirmed yet. */
   acks: AckTracker;
-  /** Aborted when the session is discarded: ends the IQ requests still waiting. */
-  closing: AbortController;
+  /** IQ requests waiting for their answer; failed when the session is discarded. */
+  iqs: IqRequests;
+  /** Answers to them from someone other than the entity asked, ignored. */
+  wrongSender: number;
   /** A pending `<r/>`, see #requestAck. */
   ackRequest?: NodeJS.Timeout;
   stopKeepalive?: () => void;
   /** Why the agent itself ended the session (unanswered ping), which outranks later errors. */
   closedBecause?: string;
+  /** The server answered <enable/> with <failed/>: no acks in this session. */
+  smRefused: boolean;
   /** It reached online, so there is a session to close and stream-management state to flush. */
   session: boolean;
   lastError?: Error;
@@ -100,6 +105,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #online = false;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
+  #smRefusalWarned = false;
   /** The pending start(), until the first online or a fatal error. */
   #started: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -124,6 +130,18 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   /** Full JID of the current session, while online. */
   get jid(): string | undefined {
     return this.#online ? this.#attempt?.client.entity.jid?.toString() : undefined;
+  }
+
+  /**
+   * Whether the server confirms stanzas (XEP-0198) in this session; false when it offers no
+   * stream management or refused it: readings then leave the outbox once written. Undefined
+   * while offline.
+   */
+  get serverAcks(): boolean | undefined {
+    const attempt = this.#online ? this.#attempt : undefined;
+    if (!attempt) return undefined;
+    const sm = attempt.client.streamManagement;
+    return !attempt.smRefused && (sm.enabled || sm.enableSent);
   }
 
   /**
@@ -191,7 +209,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt = this.#online ? this.#attempt : undefined;
     if (!attempt) return Promise.reject(new UnconfirmedStanzaError("not online"));
     const sm = attempt.client.streamManagement;
-    if (!sm.enabled && !sm.enableSent) return attempt.client.entity.send(stanza);
+    const acks = !attempt.smRefused && (sm.enabled || sm.enableSent);
+    if (!acks) return attempt.client.entity.send(stanza);
     const confirmed = attempt.acks.track(stanza);
     attempt.client.entity.send(stanza).then(
       () => this.#requestAck(attempt),
@@ -201,25 +220,14 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   }
 
   /**
-   * Sends an IQ get or set and resolves with the result stanza; rejects with xmpp.js's
-   * StanzaError for an error reply, on timeout, or at once when offline.
+   * Sends an IQ get or set and resolves with the result stanza from the entity it is addressed
+   * to; rejects with IqErrorReply for its error reply, with IqRequestError on timeout, with
+   * UnconfirmedStanzaError when offline or when the session closes first.
    */
   async request(iq: Element, timeoutMs = 30_000): Promise<Element> {
     const attempt = this.#online ? this.#attempt : undefined;
     if (!attempt) throw new UnconfirmedStanzaError("not online");
-    // xmpp.js lets a request outlive its session until the timeout; a closed session ends it
-    // at once, so that stop() does not wait for it.
-    const { signal } = attempt.closing;
-    let onClose = () => undefined as void;
-    const closed = new Promise<never>((_, reject) => {
-      onClose = () => reject(new UnconfirmedStanzaError("the session was closed"));
-      signal.addEventListener("abort", onClose, { once: true });
-    });
-    try {
-      return await Promise.race([attempt.client.iqCaller.request(iq, timeoutMs), closed]);
-    } finally {
-      signal.removeEventListener("abort", onClose);
-    }
+    return attempt.iqs.request(iq, (s) => attempt.client.entity.send(s), timeoutMs);
   }
 
   /**
@@ -230,7 +238,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     if (attempt.ackRequest !== undefined) return;
     attempt.ackRequest = setTimeout(() => {
       attempt.ackRequest = undefined;
-      if (this.#attempt !== attempt || !this.#online) return;
+      if (this.#attempt !== attempt || !this.#online || attempt.smRefused) return;
+      // An <r/> before the server's <enabled/> is a stream error for a server that refuses it.
+      if (!attempt.client.streamManagement.enabled) return this.#requestAck(attempt);
       attempt.client.entity.send(xml("r", { xmlns: SM_NS })).catch((err: unknown) => {
         this.#log.debug({ reason: describeFailure(err) }, "xmpp ack request not sent");
       });
@@ -270,7 +280,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     const attempt: Attempt = {
       client,
       acks: new AckTracker(),
-      closing: new AbortController(),
+      smRefused: false,
+      iqs: new IqRequests(`${this.#options.username}@${this.#options.domain}`),
+      wrongSender: 0,
       session: false,
       unwire: () => undefined,
     };
@@ -285,9 +297,13 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       attempt.lastError = err;
       this.#log.debug({ reason: describeFailure(err) }, "xmpp client error");
     });
-    const onStanza = (stanza: Element) => this.#onStanza(stanza);
+    const onStanza = (stanza: Element) => this.#onStanza(attempt, stanza);
     const onDisconnect = () => this.#lost(attempt);
+    const onNonza = (nonza: Element) => {
+      if (nonza.is("failed", SM_NS)) this.#smRefused(attempt);
+    };
     entity.on("stanza", onStanza);
+    entity.on("nonza", onNonza);
     entity.on("disconnect", onDisconnect);
     streamManagement.on("ack", (stanza) => {
       attempt.acks.confirmed(stanza);
@@ -299,6 +315,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     });
     return () => {
       entity.off("stanza", onStanza);
+      entity.off("nonza", onNonza);
       entity.off("disconnect", onDisconnect);
     };
   }
@@ -347,7 +364,10 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   #startKeepalive(attempt: Attempt): void {
     const keepalive = this.#options.keepalive;
     if (!keepalive) return;
-    attempt.stopKeepalive = startKeepalive(attempt.client, {
+    const client = attempt.client;
+    const ping = (iq: Element, ms: number) =>
+      attempt.iqs.request(iq, (s) => client.entity.send(s), ms);
+    attempt.stopKeepalive = startKeepalive(ping, {
       domain: this.#options.domain,
       ...keepalive,
       onDead: (reason) => {
@@ -397,7 +417,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }, delayMs);
   }
 
-  #onStanza(stanza: Element): void {
+  #onStanza(attempt: Attempt, stanza: Element): void {
+    if (attempt.iqs.route(stanza) === "wrong sender") this.#wrongSender(attempt, stanza);
     const decision = handleSubscription(stanza, this.#options.isAllowed ?? (() => false));
     if (decision.kind !== "ignore") void this.#answerSubscription(decision);
     this.emit("stanza", stanza);
@@ -414,6 +435,34 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }
   }
 
+  /**
+   * <failed/> to <enable/> (the agent never resumes, so it answers nothing else): what was sent
+   * since waits for acks that will not come. It fails, for the outbox to send it again, and from
+   * here on a stanza is done when written, as with a server without stream management.
+   */
+  #smRefused(attempt: Attempt): void {
+    if (attempt.smRefused) return;
+    attempt.smRefused = true;
+    attempt.acks.failAll("the server refused stream management");
+    if (this.#smRefusalWarned) return;
+    this.#smRefusalWarned = true;
+    this.#log.warn(
+      "the server refused stream management (XEP-0198 <failed/> to <enable/>): readings leave " +
+        "the outbox once written to the connection, and those in transit when it drops can be lost",
+    );
+  }
+
+  /** A reply to a pending IQ from someone not asked: a forgery or a confused peer. */
+  #wrongSender(attempt: Attempt, stanza: Element): void {
+    const count = ++attempt.wrongSender;
+    // The 1st, 10th, 100th…: a flood of them costs a handful of lines, each with the count.
+    if (!/^10*$/.test(String(count))) return;
+    this.#log.warn(
+      { from: String(stanza.attrs.from ?? ""), count },
+      "ignored an IQ answer from an entity the request was not sent to",
+    );
+  }
+
   /** Resolves (no error) or rejects the pending start(), once. */
   #settle(err?: Error): void {
     const started = this.#started;
@@ -425,7 +474,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 
 /** Unsubscribes from the attempt's client and closes it (flushing SM failures to us first). */
 async function discard(attempt: Attempt): Promise<void> {
-  attempt.closing.abort();
+  attempt.iqs.failAll(new UnconfirmedStanzaError("the session was closed"));
   attempt.unwire();
   clearTimeout(attempt.ackRequest);
   attempt.stopKeepalive?.();

@@ -85,18 +85,28 @@ function opt<K extends string>(key: K, value: string | undefined): Partial<Recor
   return value ? ({ [key]: value } as Record<K, string>) : {};
 }
 
-function parseError(stanza: Element, from: string, id: string | undefined): InboundMessage {
-  const error = stanza.getChild("error");
+export interface ParsedStanzaError {
+  errorType: StanzaErrorType;
+  condition: StanzaErrorCondition;
+  text?: string;
+}
+
+/** The `<error/>` child of an error stanza (RFC 6120 §8.3); undefined when it is malformed. */
+export function parseStanzaError(error: Element | undefined): ParsedStanzaError | undefined {
   const errorType = error && attr(error, "type");
-  if (!error || !isOneOf(STANZA_ERROR_TYPES, errorType)) {
-    return { kind: "ignored", reason: "malformed error" };
-  }
+  if (!error || !isOneOf(STANZA_ERROR_TYPES, errorType)) return undefined;
   const defined = error.getChildElements().filter((c) => c.getNS() === STANZAS_NS);
   const named = defined.find((c) => c.name !== "text")?.name;
   // An unknown or missing condition is, by RFC 6120's own rule, undefined-condition.
   const condition = isOneOf(STANZA_ERROR_CONDITIONS, named) ? named : "undefined-condition";
   const text = defined.find((c) => c.name === "text")?.getText();
-  return { kind: "error", from, ...opt("id", id), errorType, condition, ...opt("text", text) };
+  return { errorType, condition, ...opt("text", text) };
+}
+
+function parseError(stanza: Element, from: string, id: string | undefined): InboundMessage {
+  const error = parseStanzaError(stanza.getChild("error"));
+  if (!error) return { kind: "ignored", reason: "malformed error" };
+  return { kind: "error", from, ...opt("id", id), ...error };
 }
 
 /** The body in the stanza's own namespace, preferring the one without xml:lang. */

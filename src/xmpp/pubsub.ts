@@ -6,11 +6,13 @@
  * and item limit configured here, and refuses to publish into a node configured otherwise.
  */
 import { xml, type Element } from "./client.js";
-import { dataForm } from "./forms.js";
+import { dataForm, type FormField } from "./forms.js";
+import { IqErrorReply } from "./iq-requests.js";
 import type { Reading } from "../core/reading.js";
 import { readingIdElements, sensorDataFields } from "./sensordata.js";
 
 export const PUBSUB_NS = "http://jabber.org/protocol/pubsub";
+const PUBSUB_ERRORS_NS = "http://jabber.org/protocol/pubsub#errors";
 export const TELEMETRY_NS = "urn:xmpp-iot-agent:telemetry:1";
 const PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 
@@ -46,12 +48,28 @@ export function itemId(readings: Reading[]): string {
   return `${first.device}-${first.boot}-${first.seq}`;
 }
 
-export function publishIq(target: PubSubTarget, id: string, payload: Element): Element {
+/**
+ * Which publish-options go with a publish. "access-model" leaves out the item limit and
+ * persistence, for a service that refuses those (ejabberd 23.01 answers `pubsub#max_items` with
+ * resource-constraint, "Unknown field"); the access model is never left out, so a node is never
+ * created readable by more than the configuration says.
+ */
+export type PublishOptions = "all" | "access-model";
+
+export function publishIq(
+  target: PubSubTarget,
+  id: string,
+  payload: Element,
+  which: PublishOptions = "all",
+): Element {
+  const limits: FormField[] = [
+    { var: "pubsub#max_items", type: "text-single", value: String(target.maxItems) },
+    { var: "pubsub#persist_items", type: "boolean", value: "true" },
+  ];
   const options = dataForm("submit", [
     { var: "FORM_TYPE", type: "hidden", value: PUBLISH_OPTIONS },
     { var: "pubsub#access_model", type: "list-single", value: target.accessModel },
-    { var: "pubsub#max_items", type: "text-single", value: String(target.maxItems) },
-    { var: "pubsub#persist_items", type: "boolean", value: "true" },
+    ...(which === "all" ? limits : []),
   ]);
   return xml(
     "iq",
@@ -64,3 +82,16 @@ export function publishIq(target: PubSubTarget, id: string, payload: Element): E
     ),
   );
 }
+
+/**
+ * Whether a publish's error may be the service refusing its publish-options: XEP-0060 §7.1.5's
+ * precondition-not-met, or a condition services use for an option they do not take. Only a
+ * retry with fewer options tells for sure.
+ */
+export function mayRefuseOptions(error: unknown): boolean {
+  if (!(error instanceof IqErrorReply)) return false;
+  if (error.element?.getChild("precondition-not-met", PUBSUB_ERRORS_NS)) return true;
+  return OPTION_REFUSALS.has(error.condition) || /field|option/i.test(error.text ?? "");
+}
+
+const OPTION_REFUSALS = new Set(["resource-constraint", "not-acceptable", "bad-request"]);

@@ -4,6 +4,8 @@
  * JavaScript strings, so a password with `ä` went out as Latin-1 (and failed to authenticate),
  * and a name or password beyond Latin-1 made the SASL step throw. RFC 4616 and RFC 5802 say
  * UTF-8. `utf8Wire` turns a string into the one-character-per-byte form btoa expects.
+ * That is @xmpp/base64 0.14.0's `encode`; a release that encodes UTF-8 itself would encode these
+ * bytes twice, which is why package.json pins it (and @xmpp/sasl) exactly.
  */
 export function utf8Wire(text: string): string {
   return Buffer.from(text, "utf8").toString("latin1");

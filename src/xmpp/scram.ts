@@ -22,7 +22,10 @@ interface ScramCredentials {
   saltedPassword?: Uint8Array;
 }
 
-/** The parts of sasl-scram-sha-1's Mechanism (index.js) this subclass relies on. */
+/**
+ * The parts of sasl-scram-sha-1's Mechanism (index.js) this subclass relies on, private fields
+ * included: package.json pins the version they were read from.
+ */
 interface StockMechanism {
   name: string;
   clientFirst: boolean;

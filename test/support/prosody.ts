@@ -3,11 +3,11 @@
  * here. The helpers below only make sense in tests: they spy on or impersonate a server.
  */
 import { once } from "node:events";
-import { appendFile, readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
-import type { ProsodyServer } from "../../src/demo/prosody.js";
+import { freePort, type ProsodyServer } from "../../src/demo/prosody.js";
 
 export { freePort, startProsody } from "../../src/demo/prosody.js";
 export type { ProsodyOptions, ProsodyServer } from "../../src/demo/prosody.js";
@@ -22,6 +22,55 @@ export async function addMucComponent(server: ProsodyServer): Promise<string> {
   const lines = [`Component "${host}" "muc"`, "  muc_room_locking = false", ""];
   await appendFile(join(server.dir, "prosody.cfg.lua"), lines.join("\n"));
   return host;
+}
+
+/**
+ * Declares an external component (XEP-0114) at `host` with `secret`, for a stand-in service the
+ * test runs itself; returns the component port. Call before start(), like addMucComponent.
+ */
+export async function addExternalComponent(
+  server: ProsodyServer,
+  host: string,
+  secret: string,
+): Promise<number> {
+  const file = join(server.dir, "prosody.cfg.lua");
+  let text = await readFile(file, "utf8");
+  // One listening port serves every component; the first one declared opens it.
+  let port = Number(/^component_ports = \{ (\d+) \}$/m.exec(text)?.[1] ?? 0);
+  if (!port) {
+    port = await freePort();
+    text = text.replace(/^component_ports = \{ \}$/m, `component_ports = { ${port} }`);
+  }
+  text += [`Component "${host}"`, `  component_secret = "${secret}"`, ""].join("\n");
+  await writeFile(file, text);
+  return port;
+}
+
+/**
+ * Makes the server answer `<enable/>` (XEP-0198) with `<failed/>`, half a second late, as a
+ * server short of resources for stream management may: stanzas sent in between were queued for
+ * acks that never come. Call before start().
+ */
+export async function refuseStreamManagement(server: ProsodyServer): Promise<void> {
+  const plugins = join(server.dir, "plugins");
+  await mkdir(plugins, { recursive: true });
+  const lua = [
+    'local st = require "util.stanza";',
+    'module:hook("stanza/urn:xmpp:sm:3:enable", function (event)',
+    "  local origin = event.origin;",
+    "  module:add_timer(0.5, function ()",
+    '    origin.send(st.stanza("failed", { xmlns = "urn:xmpp:sm:3" })',
+    '      :tag("unexpected-request", { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" }));',
+    "  end);",
+    "  return true;",
+    "end, 1000);",
+    "",
+  ];
+  await writeFile(join(plugins, "mod_refuse_smacks.lua"), lua.join("\n"));
+  const file = join(server.dir, "prosody.cfg.lua");
+  const text = await readFile(file, "utf8");
+  const enabled = `plugin_paths = { "${plugins}" }\nmodules_enabled = { "refuse_smacks"; `;
+  await writeFile(file, text.replace(/^modules_enabled = \{ /m, enabled));
 }
 
 /** A TCP relay to `targetPort` that records what clients send, to see what reached the wire. */

@@ -103,6 +103,16 @@ describe("iot-agent status", () => {
     expect(degraded.code).toBe(3);
     expect(degraded.out).toMatch(/^device: +missing/m);
   });
+
+  it("says when the server gives no acks, so readings leave the outbox on write", async () => {
+    const s = status();
+    const acked = await ask({ ...s, xmpp: { ...s.xmpp, serverAcks: true } });
+    expect(acked.out).toMatch(/^xmpp: +online as agent@example.org\/iot-agent, session 3$/m);
+    const unacked = await ask({ ...s, xmpp: { ...s.xmpp, serverAcks: false } });
+    expect(unacked.out).toMatch(
+      /^xmpp: +online as \S+, session 3, no server acks: readings leave the outbox on write$/m,
+    );
+  });
 });
 
 describe("a failing outbox", () => {

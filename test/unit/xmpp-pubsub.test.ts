@@ -1,14 +1,18 @@
 /** PubSub telemetry items (src/xmpp/pubsub.ts). */
 import { describe, expect, it } from "vitest";
 import type { Reading } from "../../src/core/reading.js";
+import { xml } from "../../src/xmpp/client.js";
+import { IqErrorReply } from "../../src/xmpp/iq-requests.js";
 import {
   itemId,
+  mayRefuseOptions,
   PUBSUB_NS,
   publishIq,
   telemetryItem,
   TELEMETRY_NS,
 } from "../../src/xmpp/pubsub.js";
 import { parseReadingIds, SENSORDATA_NS } from "../../src/xmpp/sensordata.js";
+import type { StanzaErrorCondition } from "../../src/xmpp/stanzas.js";
 
 const reading = (seq: number): Reading => ({
   device: "envnode-01",
@@ -52,5 +56,33 @@ describe("PubSub telemetry", () => {
       publishIq({ ...target, service: "pubsub.example.org" }, "i", telemetryItem([reading(1)]))
         .attrs.to,
     ).toBe("pubsub.example.org");
+  });
+
+  it("keeps the access model when it leaves the other publish-options out", () => {
+    const target = { node: "urn:t", accessModel: "whitelist" as const, maxItems: 50 };
+    const iq = publishIq(target, "id-1", telemetryItem([reading(1)]), "access-model");
+    const form = iq.getChild("pubsub", PUBSUB_NS)?.getChild("publish-options")?.getChild("x");
+    const fields = (form?.getChildren("field") ?? []).map((f) => [
+      String(f.attrs.var),
+      f.getChildText("value"),
+    ]);
+    expect(fields).toEqual([
+      ["FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"],
+      ["pubsub#access_model", "whitelist"],
+    ]);
+  });
+
+  it("tells which refusals may be about the publish-options", () => {
+    const refusal = (condition: StanzaErrorCondition, text?: string, extra = xml("x")) => {
+      const parsed = { errorType: "cancel" as const, condition, ...(text ? { text } : {}) };
+      return new IqErrorReply("ps.example.org", parsed, xml("error", {}, extra));
+    };
+    const precondition = xml("precondition-not-met", { xmlns: `${PUBSUB_NS}#errors` });
+    expect(mayRefuseOptions(refusal("resource-constraint", "Unknown field"))).toBe(true);
+    expect(mayRefuseOptions(refusal("conflict", undefined, precondition))).toBe(true);
+    expect(mayRefuseOptions(refusal("internal-server-error", "Unknown field"))).toBe(true);
+    expect(mayRefuseOptions(refusal("forbidden"))).toBe(false);
+    expect(mayRefuseOptions(refusal("item-not-found"))).toBe(false);
+    expect(mayRefuseOptions(new Error("resource-constraint"))).toBe(false);
   });
 });
