@@ -22,6 +22,7 @@ import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
 import { devicePresence } from "./presence.js";
+import { clockFor, type SystemClock } from "./system-clock.js";
 import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
@@ -49,6 +50,8 @@ export class Agent {
   private stopping = false;
   /** The local /metrics and /status endpoint, when `health` is configured. */
   endpoint: HealthServer | undefined;
+  /** The system clock this agent started (none when one was given), stopped with the agent. */
+  private ownClock: SystemClock | undefined;
 
   private constructor(
     /** Recent readings, shared with the commands and readouts that report them. */
@@ -89,9 +92,13 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log } = options;
     const now = options.now ?? Date.now;
+    const { clock, owned: ownClock } = clockFor(options.clock, {
+      mode: config.clock.synchronized,
+      log,
+    });
     const access = new AccessList(config.access.allow);
     // First: a directory the agent cannot write stops it before anything else has started.
-    const outbox = await openOutbox(config, log);
+    const outbox = await openOutbox(config, log, clock);
     const emulator = config.device.emulate
       ? await DeviceEmulator.start({
           link: config.device.port,
@@ -103,6 +110,8 @@ export class Agent {
       path: config.device.port,
       baudRate: config.device.baud,
       commandTimeoutMs: config.device.commandTimeoutSeconds * 1000,
+      now: () => clock.now(),
+      timeSynchronized: () => clock.synchronized(),
     });
     const caPem = config.xmpp.tls.caFile
       ? await readFile(config.xmpp.tls.caFile, "utf8")
@@ -196,6 +205,7 @@ export class Agent {
       { access, subscribers },
       audit,
     );
+    agent.ownClock = ownClock;
     agent.wire();
     relays.start();
     // The device is read from the start: readings wait in the outbox for a server that may be
@@ -274,6 +284,7 @@ export class Agent {
     await this.emulator?.stop();
     await this.relays.idle();
     await this.outbox.close();
+    this.ownClock?.stop();
   }
 
   private wire(): void {

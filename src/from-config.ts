@@ -3,6 +3,7 @@
  * (agent.ts) builds, so that it reads as wiring rather than unit conversions.
  */
 import type { AgentConfig } from "./config/schema.js";
+import type { Clock } from "./core/clock.js";
 import type { Logger } from "./core/logger.js";
 import { Outbox } from "./core/outbox/index.js";
 import type { XmppConnectionOptions } from "./xmpp/connection.js";
@@ -49,7 +50,7 @@ export function xmppOptions(
 }
 
 /** Opens the outbox, saying what recovery found and what the bounds dropped. */
-export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outbox> {
+export async function openOutbox(config: AgentConfig, log: Logger, clock: Clock): Promise<Outbox> {
   const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
   // A full outbox is read through on open (about a second per 200,000 readings on a PC, more on
   // a Pi): say so first, so a slow start is not mistaken for a hang.
@@ -60,6 +61,9 @@ export async function openOutbox(config: AgentConfig, log: Logger): Promise<Outb
     maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
     segmentBytes: Math.floor(segmentKilobytes * 1024),
     commitWindowMs: commitMilliseconds,
+    now: () => clock.now(),
+    monotonicNow: () => clock.monotonic(),
+    clockSynchronized: () => clock.synchronized(),
     ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
     onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
     onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),

@@ -77,6 +77,8 @@ export interface SerialLinkOptions {
    */
   presenceCheckMs?: number;
   now?: () => number;
+  /** Whether `now` is synchronised; readings stamped while it is not say so. Default: always. */
+  timeSynchronized?: () => boolean;
 }
 
 export class SerialLink extends EventEmitter<LinkEvents> {
@@ -108,6 +110,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
       maxHeldReadings: 256,
       maxInFlightCommands: 4,
       now: Date.now,
+      timeSynchronized: () => true,
       ...options,
     };
     const o = this.options;
@@ -277,7 +280,9 @@ export class SerialLink extends EventEmitter<LinkEvents> {
           `${frame.type} comes from an agent, not a device (echo on the line?)`,
         );
       default:
-        return this.apply(this.session.handle(frame, this.options.now()));
+        return this.apply(
+          this.session.handle(frame, this.options.now(), this.options.timeSynchronized()),
+        );
     }
   }
 

@@ -36,6 +36,7 @@ export interface SessionOptions {
 interface HeldReading {
   frame: ReadingFrame;
   receivedAt: number;
+  timeSynced: boolean;
 }
 
 const SEQ_SPAN = 2 ** 32;
@@ -76,7 +77,8 @@ export class DeviceSession {
     return [{ type: "send", frame: { type: "WHO" } }];
   }
 
-  handle(frame: DeviceFrame, receivedAt: number): SessionEvent[] {
+  /** `timeSynced`: `receivedAt` was taken with a synchronised clock. */
+  handle(frame: DeviceFrame, receivedAt: number, timeSynced = true): SessionEvent[] {
     switch (frame.type) {
       case "HELLO":
         return this.onHello(frame);
@@ -84,7 +86,7 @@ export class DeviceSession {
       case "ACTUATOR":
         return this.onCapability(frame);
       case "RD":
-        return this.onReading(frame, receivedAt);
+        return this.onReading(frame, receivedAt, timeSynced);
       default:
         // ACK, NACK, PONG, LOG and ERR do not change the session; the link routes them.
         return [];
@@ -160,7 +162,7 @@ export class DeviceSession {
     this.held = [];
     return held.flatMap((h) =>
       h.frame.boot === boot
-        ? this.onReading(h.frame, h.receivedAt)
+        ? this.onReading(h.frame, h.receivedAt, h.timeSynced)
         : [this.unknownBoot(h.frame, "the device rebooted before introducing it")],
     );
   }
@@ -173,14 +175,14 @@ export class DeviceSession {
     };
   }
 
-  private onReading(frame: ReadingFrame, receivedAt: number): SessionEvent[] {
+  private onReading(frame: ReadingFrame, receivedAt: number, timeSynced: boolean): SessionEvent[] {
     const device = this.current;
     if (this.phase !== "ready" || !device || device.boot !== frame.boot) {
-      return this.hold(frame, receivedAt);
+      return this.hold({ frame, receivedAt, timeSynced });
     }
     const order = this.sequence(frame.seq);
     if (order === "duplicate") return [{ type: "duplicate", boot: frame.boot, seq: frame.seq }];
-    const result = validateReading(frame, device, receivedAt);
+    const result = validateReading(frame, device, receivedAt, timeSynced);
     if (!result.ok) {
       return [
         { type: "dropped", reason: "invalid", detail: `RD seq=${frame.seq}: ${result.detail}` },
@@ -213,7 +215,8 @@ export class DeviceSession {
    * A reading for a boot whose capabilities are unknown: the HELLO was lost or is still coming.
    * Keep it (bounded) and ask again; it is validated once the handshake for its boot completes.
    */
-  private hold(frame: ReadingFrame, receivedAt: number): SessionEvent[] {
+  private hold(reading: HeldReading): SessionEvent[] {
+    const { frame } = reading;
     if (this.phase === "incompatible") {
       return [this.unknownBoot(frame, "device speaks an incompatible protocol version")];
     }
@@ -224,7 +227,7 @@ export class DeviceSession {
         events.push(this.unknownBoot(oldest.frame, `no handshake after ${this.maxHeld} readings`));
     }
     const firstHeld = this.held.length === 0;
-    this.held.push({ frame, receivedAt });
+    this.held.push(reading);
     // A device sends RD only after its capabilities, so a reading now means frames were lost:
     // start the handshake over, once per batch of held readings. While waiting for a HELLO, a WHO
     // is already out (the link repeats it on a timer).

@@ -61,6 +61,25 @@ describe("MQTT topics", () => {
       values: { temp: 21.5, door: false },
     });
   });
+
+  it("says in the state when its time was taken before the clock was synchronised", () => {
+    const reading = {
+      device: "envnode-01",
+      boot: "b1",
+      seq: 8,
+      receivedAt: Date.parse("2023-01-01T00:00:30Z"),
+      values: [{ sensor: "temp", kind: "num" as const, value: 21.5 }],
+    };
+    expect(JSON.parse(statePayload({ ...reading, timeSynced: false }))).toEqual({
+      device: "envnode-01",
+      boot: "b1",
+      seq: 8,
+      time: "2023-01-01T00:00:30.000Z",
+      timeSynced: false,
+      values: { temp: 21.5 },
+    });
+    expect(JSON.parse(statePayload(reading))).not.toHaveProperty("timeSynced");
+  });
 });
 
 describe("Home Assistant discovery", () => {
