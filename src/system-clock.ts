@@ -60,9 +60,10 @@ export class SystemClock implements Clock {
     this.steps.observe(options.now(), options.monotonic());
     this.probedAt = options.monotonic();
     if (!this.synced) {
+      const until = options.mode === "never" ? "(clock.synchronized: never)" : "until it is";
       options.log.info(
         { mode: options.mode },
-        "clock not synchronised yet: readings are stamped timeSynced=false until it is",
+        `clock not synchronised yet: readings are stamped timeSynced=false ${until}`,
       );
     }
   }
