@@ -118,7 +118,11 @@ async function steady(server: ProsodyServer, dash: XmppSubscriber, base: string,
 /** Writes `count` readings into the outbox the agent will open, through the agent's own code. */
 async function fillOutbox(configFile: string, count: number): Promise<void> {
   const { config } = await loadConfig(configFile, { BENCH_AGENT_PASSWORD: "x" });
-  const outbox = await openOutbox(config, createLogger({ level: "silent" }));
+  const outbox = await openOutbox(config, createLogger({ level: "silent" }), {
+    now: Date.now,
+    monotonic: () => performance.now(),
+    synchronized: () => true,
+  });
   const reading = (seq: number): Reading => ({
     device: FILL_DEVICE,
     boot: "0f111111",

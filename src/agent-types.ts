@@ -4,6 +4,7 @@
  */
 import type { AgentConfig } from "./config/schema.js";
 import type { CommandCount } from "./core/audit.js";
+import type { Clock } from "./core/clock.js";
 import type { Logger } from "./core/logger.js";
 import type { OutboxHealth } from "./core/outbox/index.js";
 import type { Reading } from "./core/reading.js";
@@ -18,6 +19,11 @@ export interface AgentOptions {
   mqttPassword?: string;
   log: Logger;
   now?: () => number;
+  /**
+   * What stamps readings and ages the outbox: by default the system's clocks, synchronised as
+   * `clock.synchronized` says.
+   */
+  clock?: Clock;
   /** Readings per second of the built-in emulator (`device.emulate`); its default otherwise. */
   emulatorRateHz?: number;
   /** How long start() waits for the XMPP server before going on without it (default 10 s). */

@@ -22,6 +22,7 @@ import type { Reading } from "./core/reading.js";
 import { logLinkEvents } from "./device/link-logging.js";
 import { SerialLink } from "./device/serial-link.js";
 import { agentPresence } from "./presence.js";
+import { clockFor, type SystemClock } from "./system-clock.js";
 import { AlertSender } from "./xmpp/alert-sender.js";
 import { ChatCommands } from "./xmpp/chat-commands.js";
 import { XmppConnection } from "./xmpp/connection.js";
@@ -57,6 +58,8 @@ export class Agent {
   private stopping = false;
   /** The local /metrics and /status endpoint, when `health` is configured. */
   endpoint: HealthServer | undefined;
+  /** The system clock this agent started (none when one was given), stopped with the agent. */
+  private ownClock: SystemClock | undefined;
 
   private constructor(
     /** Recent readings, shared with the commands and readouts that report them. */
@@ -100,10 +103,14 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log } = options;
     const now = options.now ?? Date.now;
+    const { clock, owned: ownClock } = clockFor(options.clock, {
+      mode: config.clock.synchronized,
+      log,
+    });
     const access = new AccessList(config.access.allow);
     // First: a directory the agent cannot write stops it before anything else has started.
     // The agent does not exist yet; the outbox only fails once readings come, after wire().
-    const outbox = await openOutbox(config, log, () => agent.presenceChanged());
+    const outbox = await openOutbox(config, log, clock, () => agent.presenceChanged());
     const emulator = config.device.emulate
       ? await DeviceEmulator.start({
           link: config.device.port,
@@ -116,6 +123,8 @@ export class Agent {
       baudRate: config.device.baud,
       commandTimeoutMs: config.device.commandTimeoutSeconds * 1000,
       resumeAfter: lastAccepted(outbox, log),
+      now: () => clock.now(),
+      timeSynchronized: () => clock.synchronized(),
     });
     const caPem = config.xmpp.tls.caFile
       ? await readFile(config.xmpp.tls.caFile, "utf8")
@@ -216,6 +225,7 @@ export class Agent {
       { access, subscribers },
       audit,
     );
+    agent.ownClock = ownClock;
     agent.wire();
     relays.start();
     // The device is read from the start: readings wait in the outbox for a server that may be
@@ -300,6 +310,7 @@ export class Agent {
     await this.emulator?.stop();
     await this.settleTelemetry();
     await this.outbox.close();
+    this.ownClock?.stop();
   }
 
   /**

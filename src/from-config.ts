@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { AgentConfig } from "./config/schema.js";
+import type { Clock } from "./core/clock.js";
 import type { Logger } from "./core/logger.js";
 import { Outbox, type OutboxHealth } from "./core/outbox/index.js";
 import { logOutboxHealth } from "./outbox-health.js";
@@ -113,6 +114,7 @@ export function lastAccepted(outbox: Outbox, log: Logger): ReadingId | undefined
 export async function openOutbox(
   config: AgentConfig,
   log: Logger,
+  clock: Clock,
   onHealth: (health: OutboxHealth) => void = () => undefined,
 ): Promise<Outbox> {
   const { dir, maxMegabytes, segmentKilobytes, maxAgeHours, commitMilliseconds } = config.outbox;
@@ -125,6 +127,9 @@ export async function openOutbox(
     maxBytes: Math.floor(maxMegabytes * 1024 * 1024),
     segmentBytes: Math.floor(segmentKilobytes * 1024),
     commitWindowMs: commitMilliseconds,
+    now: () => clock.now(),
+    monotonicNow: () => clock.monotonic(),
+    clockSynchronized: () => clock.synchronized(),
     ...(maxAgeHours === undefined ? {} : { maxAgeMs: maxAgeHours * 3_600_000 }),
     onDrop: (drop) => log.warn({ ...drop }, "outbox dropped readings"),
     onError: (error) => log.error({ err: error }, `outbox: ${error.message}`),

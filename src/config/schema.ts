@@ -307,6 +307,15 @@ const outbox = strict({
   ctx.addIssue({ code: "custom", path: ["maxMegabytes"], message });
 });
 
+/**
+ * Whether the wall clock can be trusted: `auto` asks systemd-timesyncd (and counts the clock as
+ * synchronised where it does not run); `always` for boards with a real-time clock or another
+ * time daemon that sets the clock before the agent starts; `never` to mark every stamp.
+ */
+const clock = strict({
+  synchronized: z.enum(["auto", "always", "never"]).default("auto"),
+});
+
 const alert = strict({
   name: z.string().regex(ALERT_NAME, {
     error: "expected a name of letters, digits, '-', '_' or '.' (at most 64 characters)",
@@ -328,6 +337,7 @@ export const agentConfigSchema = strict({
   access: access.prefault({}),
   telemetry: telemetry.prefault({}),
   outbox,
+  clock: clock.prefault({}),
   mqtt: mqtt.optional(),
   health: strict({
     host: z.string().min(1).default("127.0.0.1"),

@@ -21,6 +21,11 @@ export interface Reading {
   deviceTime?: number;
   /** Agent clock (ms since the epoch) when the line was received. */
   receivedAt: number;
+  /**
+   * false: `receivedAt` was taken before the agent's clock was synchronised (a board without a
+   * real-time clock boots with a stale time), so it may be far off. Absent when synchronised.
+   */
+  timeSynced?: false;
   values: ReadingValue[];
 }
 

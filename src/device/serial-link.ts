@@ -85,6 +85,8 @@ export interface SerialLinkOptions {
    */
   presenceCheckMs?: number;
   now?: () => number;
+  /** Whether `now` is synchronised; readings stamped while it is not say so. Default: always. */
+  timeSynchronized?: () => boolean;
 }
 
 export class SerialLink extends EventEmitter<LinkEvents> {
@@ -116,6 +118,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
       maxHeldReadings: 256,
       maxInFlightCommands: 4,
       now: Date.now,
+      timeSynchronized: () => true,
       ...options,
     };
     const o = this.options;
@@ -288,7 +291,9 @@ export class SerialLink extends EventEmitter<LinkEvents> {
           `${frame.type} comes from an agent, not a device (echo on the line?)`,
         );
       default:
-        return this.apply(this.session.handle(frame, this.options.now()));
+        return this.apply(
+          this.session.handle(frame, this.options.now(), this.options.timeSynchronized()),
+        );
     }
   }
 

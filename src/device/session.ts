@@ -39,6 +39,7 @@ export interface SessionOptions {
 interface HeldReading {
   frame: ReadingFrame;
   receivedAt: number;
+  timeSynced: boolean;
 }
 
 export class DeviceSession {
@@ -79,7 +80,8 @@ export class DeviceSession {
     return [{ type: "send", frame: { type: "WHO" } }];
   }
 
-  handle(frame: DeviceFrame, receivedAt: number): SessionEvent[] {
+  /** `timeSynced`: `receivedAt` was taken with a synchronised clock. */
+  handle(frame: DeviceFrame, receivedAt: number, timeSynced = true): SessionEvent[] {
     switch (frame.type) {
       case "HELLO":
         return this.onHello(frame);
@@ -87,7 +89,7 @@ export class DeviceSession {
       case "ACTUATOR":
         return this.onCapability(frame);
       case "RD":
-        return this.onReading(frame, receivedAt);
+        return this.onReading(frame, receivedAt, timeSynced);
       default:
         // ACK, NACK, PONG, LOG and ERR do not change the session; the link routes them.
         return [];
@@ -170,7 +172,7 @@ export class DeviceSession {
     this.held = [];
     return held.flatMap((h) =>
       h.frame.boot === boot
-        ? this.onReading(h.frame, h.receivedAt)
+        ? this.onReading(h.frame, h.receivedAt, h.timeSynced)
         : [this.unknownBoot(h.frame, "the device rebooted before introducing it")],
     );
   }
@@ -183,12 +185,12 @@ export class DeviceSession {
     };
   }
 
-  private onReading(frame: ReadingFrame, receivedAt: number): SessionEvent[] {
+  private onReading(frame: ReadingFrame, receivedAt: number, timeSynced: boolean): SessionEvent[] {
     const device = this.current;
     if (this.phase !== "ready" || !device || device.boot !== frame.boot) {
-      return this.hold(frame, receivedAt);
+      return this.hold({ frame, receivedAt, timeSynced });
     }
-    const result = validateReading(frame, device, receivedAt);
+    const result = validateReading(frame, device, receivedAt, timeSynced);
     if (!result.ok) {
       return [
         { type: "dropped", reason: "invalid", detail: `RD seq=${frame.seq}: ${result.detail}` },
@@ -201,7 +203,8 @@ export class DeviceSession {
    * A reading for a boot whose capabilities are unknown: the HELLO was lost or is still coming.
    * Keep it (bounded) and ask again; it is validated once the handshake for its boot completes.
    */
-  private hold(frame: ReadingFrame, receivedAt: number): SessionEvent[] {
+  private hold(reading: HeldReading): SessionEvent[] {
+    const { frame } = reading;
     if (this.phase === "incompatible") {
       return [this.unknownBoot(frame, "device speaks an incompatible protocol version")];
     }
@@ -212,7 +215,7 @@ export class DeviceSession {
         events.push(this.unknownBoot(oldest.frame, `no handshake after ${this.maxHeld} readings`));
     }
     const firstHeld = this.held.length === 0;
-    this.held.push({ frame, receivedAt });
+    this.held.push(reading);
     // A device sends RD only after its capabilities, so a reading now means frames were lost:
     // start the handshake over, once per batch of held readings. While waiting for a HELLO, a WHO
     // is already out (the link repeats it on a timer).

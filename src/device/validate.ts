@@ -128,6 +128,7 @@ export function validateReading(
   frame: ReadingFrame,
   device: DeviceDescription,
   receivedAt: number,
+  timeSynced = true,
 ): Checked<{ reading: Reading }> {
   if (frame.boot !== device.boot) {
     return bad(`boot ${frame.boot} is not the current boot ${device.boot}`);
@@ -154,5 +155,6 @@ export function validateReading(
     values,
   };
   if (frame.t !== undefined) reading.deviceTime = frame.t;
+  if (!timeSynced) reading.timeSynced = false;
   return { ok: true, reading };
 }

@@ -2,7 +2,9 @@
  * The MQTT topic layout and payloads, pure. Under `baseTopic` (default `iot-agent`):
  *
  *   <base>/<agent>/availability          online | offline (retained; offline is the last will)
- *   <base>/<device>/state                JSON of a whole reading (retained when live)
+ *   <base>/<device>/state                JSON of a whole reading (retained when live); its
+ *                                        `timeSynced: false` says the time was taken before
+ *                                        the agent's clock was synchronised
  *   <base>/<device>/<sensor>             one value: 21.5, true, open (retained when live)
  *   <base>/<device>/<actuator>/set       commands in: on, off, 42, blink
  *   <base>/<device>/<actuator>/state     the value the device confirmed (retained)
@@ -47,13 +49,14 @@ export function parseSetTopic(
   return { device, actuator };
 }
 
-/** One reading as JSON: identity, time, and the values by sensor name. */
+/** One reading as JSON: identity, time (and whether it was synchronised), values by sensor. */
 export function statePayload(reading: Reading): string {
   return JSON.stringify({
     device: reading.device,
     boot: reading.boot,
     seq: reading.seq,
     time: new Date(reading.receivedAt).toISOString(),
+    ...(reading.timeSynced === false ? { timeSynced: false } : {}),
     values: Object.fromEntries(reading.values.map((v) => [v.sensor, v.value])),
   });
 }

@@ -18,7 +18,8 @@
  * `<timestamp>`, so each reading gets a sibling `<reading xmlns='urn:xmpp-iot-agent:reading:1'
  * device boot seq/>` as a direct child of the `<message>`, in the same order as the `<node>`s:
  * the i-th `<reading>` identifies the i-th `<node>` (whose nodeId equals its `device`).
- * Consumers de-duplicate on (device, boot, seq).
+ * Consumers de-duplicate on (device, boot, seq). `timeSynced='false'` on it says that the
+ * node's timestamp was taken before the agent's clock was synchronised (absent otherwise).
  */
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
@@ -57,6 +58,8 @@ export interface ReadingId {
   device: string;
   boot: string;
   seq: number;
+  /** The reading's timestamp was taken before the agent's clock was synchronised. */
+  timeSynced?: false;
 }
 
 export interface SensorDataValue {
@@ -146,11 +149,12 @@ export function sensorDataFields(readings: Reading[], options: SensorDataOptions
   return xml("fields", attrs, ...nodes);
 }
 
-/** One `<reading xmlns=READING_ID_NS device boot seq/>` per reading, to sit beside `<fields>`. */
+/** One `<reading xmlns=READING_ID_NS device boot seq timeSynced?/>` per reading, beside `<fields>`. */
 export function readingIdElements(readings: Reading[]): Element[] {
-  return readings.map((r) =>
-    xml("reading", { xmlns: READING_ID_NS, device: r.device, boot: r.boot, seq: String(r.seq) }),
-  );
+  return readings.map((r) => {
+    const id = { xmlns: READING_ID_NS, device: r.device, boot: r.boot, seq: String(r.seq) };
+    return xml("reading", r.timeSynced === false ? { ...id, timeSynced: "false" } : id);
+  });
 }
 
 // ---- parsing -------------------------------------------------------------------------------
@@ -254,6 +258,9 @@ export function parseReadingIds(message: Element): ReadingId[] {
     if (!/^\d+$/.test(seqRaw) || !Number.isSafeInteger(seq)) {
       throw invalid(path, "seq", seqRaw, "an unsigned integer");
     }
-    return { device, boot, seq };
+    const synced = attr(el, "timeSynced");
+    if (synced === undefined) return { device, boot, seq };
+    if (synced !== "false") throw invalid(path, "timeSynced", synced, "false or no attribute");
+    return { device, boot, seq, timeSynced: false };
   });
 }

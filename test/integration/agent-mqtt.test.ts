@@ -54,6 +54,8 @@ describe("MQTT mirror", () => {
   let dir: string;
   let agent: Agent;
   let sub: { client: MqttClient; messages: Received[] };
+  /** The agent's clock starts unsynchronised, as on a board without a real-time clock. */
+  let clockSynced = false;
 
   beforeAll(async () => {
     prosody = await startProsody();
@@ -93,6 +95,11 @@ mqtt:
       ...(loaded.mqttPassword ? { mqttPassword: loaded.mqttPassword } : {}),
       log: createLogger({ level: "silent" }),
       emulatorRateHz: 10,
+      clock: {
+        now: () => Date.now(),
+        monotonic: () => performance.now(),
+        synchronized: () => clockSynced,
+      },
     });
   }, 60_000);
 
@@ -122,6 +129,18 @@ mqtt:
     await until(() => late.messages.length > 0, "the retained value");
     expect(late.messages[0]?.retain).toBe(true);
     await late.client.endAsync();
+  });
+
+  it("marks the states of readings taken before the clock was synchronised, and only those", async () => {
+    const states = () =>
+      on(sub.messages, `iot-agent/${DEVICE}/state`).map(
+        (m) => JSON.parse(m.payload) as { seq: number; timeSynced?: boolean },
+      );
+    await until(() => states().some((s) => s.timeSynced === false), "an unsynchronised state");
+    clockSynced = true;
+    const before = states().length;
+    await until(() => states().length >= before + 3, "states after the clock was synchronised");
+    expect(states().at(-1)).not.toHaveProperty("timeSynced");
   });
 
   it("publishes Home Assistant discovery: controls only for actuators taking MQTT commands", async () => {

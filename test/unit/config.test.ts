@@ -77,6 +77,7 @@ describe("parseConfig", () => {
       forSeconds: 60,
     });
     expect(config.log.level).toBe("info");
+    expect(config.clock).toEqual({ synchronized: "auto" });
   });
 
   it("derives the service from the domain and lowercases JIDs", () => {
@@ -97,7 +98,7 @@ describe("parseConfig", () => {
       "an unknown top-level key",
       { 23: "logging: { level: info }" },
       "agent.yaml:23:1 logging: unknown key; expected one of xmpp, device, access, telemetry, " +
-        "outbox, mqtt, health, alerts, log (did you mean log?)",
+        "outbox, clock, mqtt, health, alerts, log (did you mean log?)",
     ],
     [
       "a JID with a resource",
@@ -222,6 +223,11 @@ describe("parseConfig", () => {
       "an outbox bound smaller than two segments",
       { 24: "outbox: { dir: /x, maxMegabytes: 1, segmentKilobytes: 1024 }" },
       "agent.yaml:24:34 outbox.maxMegabytes: expected at least two segments (2 × segmentKilobytes = 2048 KiB), found 1",
+    ],
+    [
+      "an unknown clock mode",
+      { 24: "clock: { synchronized: yes }\noutbox: { dir: /x }" },
+      'agent.yaml:24:24 clock.synchronized: expected one of auto, always, never, found "yes"',
     ],
     [
       "a plaintext MQTT broker without allowPlaintext",

@@ -1,6 +1,6 @@
 /** MQTT topic layout, payloads and Home Assistant discovery (src/mqtt/topics.ts, discovery.ts). */
 import { describe, expect, it } from "vitest";
-import type { DeviceDescription } from "../../src/core/reading.js";
+import type { DeviceDescription, Reading } from "../../src/core/reading.js";
 import { commandable, parseSetRequest } from "../../src/mqtt/commands.js";
 import { discoveryMessages, removedDiscovery } from "../../src/mqtt/discovery.js";
 import { parseSetTopic, statePayload, topicsFor } from "../../src/mqtt/topics.js";
@@ -42,17 +42,18 @@ describe("MQTT topics", () => {
     expect(parseSetTopic("site/iot", topic)).toEqual(expected);
   });
 
+  const reading: Reading = {
+    device: "envnode-01",
+    boot: "b1",
+    seq: 7,
+    receivedAt: Date.parse("2026-11-29T10:00:00Z"),
+    values: [
+      { sensor: "temp", kind: "num", value: 21.5, unit: "°C" },
+      { sensor: "door", kind: "bool", value: false },
+    ],
+  };
+
   it("puts a whole reading into one JSON state", () => {
-    const reading = {
-      device: "envnode-01",
-      boot: "b1",
-      seq: 7,
-      receivedAt: Date.parse("2026-11-29T10:00:00Z"),
-      values: [
-        { sensor: "temp", kind: "num" as const, value: 21.5, unit: "°C" },
-        { sensor: "door", kind: "bool" as const, value: false },
-      ],
-    };
     expect(JSON.parse(statePayload(reading))).toEqual({
       device: "envnode-01",
       boot: "b1",
@@ -60,6 +61,19 @@ describe("MQTT topics", () => {
       time: "2026-11-29T10:00:00.000Z",
       values: { temp: 21.5, door: false },
     });
+  });
+
+  it("says in the state when its time was taken before the clock was synchronised", () => {
+    const stale = { ...reading, receivedAt: Date.parse("2023-01-01T00:00:30Z") };
+    expect(JSON.parse(statePayload({ ...stale, timeSynced: false }))).toEqual({
+      device: "envnode-01",
+      boot: "b1",
+      seq: 7,
+      time: "2023-01-01T00:00:30.000Z",
+      timeSynced: false,
+      values: { temp: 21.5, door: false },
+    });
+    expect(JSON.parse(statePayload(stale))).not.toHaveProperty("timeSynced");
   });
 });
 

@@ -112,6 +112,19 @@ describe("DeviceSession readings", () => {
     });
   });
 
+  it("marks a reading received before the clock was synchronised, also when it was held", () => {
+    const s = new DeviceSession();
+    const synced = (events: SessionEvent[]) =>
+      events.flatMap((e) => (e.type === "reading" ? [e.reading.timeSynced ?? true] : []));
+    expect(s.handle(rd(1), 1000, false)).toEqual([]); // held: no handshake yet
+    const replayed = handshake(s); // the clock got synchronised meanwhile
+    expect(synced(replayed)).toEqual([false]);
+    expect(synced([...s.handle(rd(2), 2000, false), ...s.handle(rd(3), 3000)])).toEqual([
+      false,
+      true,
+    ]);
+  });
+
   it("reports a gap with the number of skipped readings", () => {
     const s = new DeviceSession();
     handshake(s);

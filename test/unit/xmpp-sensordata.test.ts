@@ -115,6 +115,20 @@ describe("reading ids", () => {
     ]);
   });
 
+  it("reads the unsynchronised-time marker back, and refuses any other value", () => {
+    const els = readingIdElements([reading, { ...reading, seq: 1524, timeSynced: false }]);
+    expect(parseReadingIds(xml("message", {}, ...els))).toEqual([
+      { device: "envnode-01", boot: "b7f3", seq: 1523 },
+      { device: "envnode-01", boot: "b7f3", seq: 1524, timeSynced: false },
+    ]);
+    const msg = parse(
+      "<message><reading xmlns='urn:xmpp-iot-agent:reading:1' device='d' boot='b' seq='1' timeSynced='no'/></message>",
+    );
+    expect(() => parseReadingIds(msg)).toThrow(
+      /reading\[0\]: 'timeSynced' is "no", expected false/,
+    );
+  });
+
   it("rejects a seq that is not an unsigned integer", () => {
     const msg = parse(
       "<message><reading xmlns='urn:xmpp-iot-agent:reading:1' device='d' boot='b' seq='-1'/></message>",

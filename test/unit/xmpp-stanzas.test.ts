@@ -37,6 +37,19 @@ describe("telemetryMessage", () => {
     );
   });
 
+  it("marks a reading whose time was taken before the clock was synchronised, and only that one", () => {
+    const unsynced: Reading = { ...reading, seq: 1524, timeSynced: false };
+    const el = telemetryMessage({
+      to: "ops@example.org",
+      id: "tm-3",
+      readings: [reading, unsynced],
+    });
+    expect(el.getChildren("reading").map(String)).toEqual([
+      '<reading xmlns="urn:xmpp-iot-agent:reading:1" device="envnode-01" boot="b7f3" seq="1523"/>',
+      '<reading xmlns="urn:xmpp-iot-agent:reading:1" device="envnode-01" boot="b7f3" seq="1524" timeSynced="false"/>',
+    ]);
+  });
+
   it("takes a type, a body and the seqnr of a request it answers", () => {
     const el = telemetryMessage({
       to: "alice@example.org/phone",

@@ -3,20 +3,25 @@
  * they land in, so a burst costs one write and one fsync instead of one of each per reading.
  */
 import type { Reading } from "../reading.js";
+import type { AgeNow } from "./age.js";
 import { Segment } from "./log.js";
 import type { SegmentLog } from "./log.js";
 import { encodePayload, encodeRecord, MAX_PAYLOAD_BYTES } from "./record.js";
 import type { StoredEntry } from "./record.js";
 import type { OutboxEntry } from "./types.js";
 
-/** Room left in a record's payload for the seq and timestamp around the reading. */
-export const MAX_READING_BYTES = MAX_PAYLOAD_BYTES - 64;
+/** Room left in a record's payload for the seq, timestamp and sync flag around the reading. */
+export const MAX_READING_BYTES = MAX_PAYLOAD_BYTES - 96;
 
 export interface PendingAppend {
   reading: Reading;
   /** Serialized when append() is called, so later changes by the caller cannot leak in. */
   json: string;
   at: number;
+  /** Monotonic time of the append, which ages the entry in this process. */
+  mono: number;
+  /** `at` was taken with a synchronised clock. */
+  synced: boolean;
   resolve: (entry: OutboxEntry) => void;
   reject: (error: unknown) => void;
 }
@@ -29,13 +34,14 @@ export interface Group {
 
 export interface SegmentLimits {
   segmentBytes: number;
-  /** A segment whose oldest entry is older than this is closed, see planCommit. */
-  rollBefore: number;
+  /** A segment whose oldest entry is older than this (ms) is closed, see planCommit. */
+  rollAgeMs: number;
+  now: AgeNow;
 }
 
 /**
  * Numbers the batch from `nextSeq` and starts a new segment where the active one would outgrow
- * `segmentBytes` or holds entries older than `rollBefore`. The age rule keeps maxAgeMs
+ * `segmentBytes` or holds entries older than `rollAgeMs`. The age rule keeps maxAgeMs
  * meaningful at low rates: otherwise one slowly filling segment could outlive it many times.
  * Numbers are given at commit, not at append(), so that a failed write can hand them out again
  * and a gap in the log always means damage, never a refused append.
@@ -49,19 +55,19 @@ export function planCommit(
   let group: Group = { firstSeq: active.firstSeq, items: [] };
   const groups = [group];
   let bytes = active.bytes;
-  let oldestAt = active.oldestAt;
+  let oldestAge = active.age.oldest(limits.now);
   let seq = nextSeq;
   for (const pending of batch) {
-    const payload = encodePayload(seq, pending.at, pending.json);
+    const payload = encodePayload(seq, pending.at, pending.json, pending.synced);
     const record = encodeRecord(payload);
     const full = bytes + record.length > limits.segmentBytes;
-    if (bytes > 0 && (full || oldestAt < limits.rollBefore)) {
+    if (bytes > 0 && (full || oldestAge > limits.rollAgeMs)) {
       group = { firstSeq: seq, items: [] };
       groups.push(group);
       bytes = 0;
-      oldestAt = Infinity;
+      oldestAge = -Infinity;
     }
-    oldestAt = Math.min(oldestAt, pending.at);
+    oldestAge = Math.max(oldestAge, limits.now.mono - pending.mono);
     const entry = { seq, at: pending.at, offset: bytes, size: record.length, payload };
     group.items.push({ pending, record, entry });
     bytes += record.length;
@@ -78,7 +84,7 @@ export function applyGroup(log: SegmentLog, group: Group): void {
     log.push(segment);
   }
   for (const { pending, record, entry } of group.items) {
-    segment.add(entry);
+    segment.addAppended(entry, pending.mono);
     segment.bytes += record.length;
     log.end = entry.seq;
     pending.resolve({ seq: entry.seq, at: entry.at, reading: pending.reading });

@@ -24,8 +24,10 @@
  * - Bounds: while the segments exceed `maxBytes`, or a segment's newest entry is older than
  *   `maxAgeMs`, the oldest segment is dropped whether acked or not (a segment is closed once its
  *   oldest entry is maxAgeMs/8 old, so age drops stay timely at low rates). Each sink counts
- *   what it lost (`dropped`) and `onDrop` reports the range; nothing disappears silently. The
- *   active segment is never dropped for size, so keep maxBytes at several segmentBytes.
+ *   what it lost (`dropped`) and `onDrop` reports the range; nothing disappears silently. Age
+ *   is measured so that a step of the wall clock (NTP on a board without a real-time clock)
+ *   does not age fresh entries, see age.ts; each record says whether its stamp was synchronised.
+ *   The active segment is never dropped for size, so keep maxBytes at several segmentBytes.
  *   Segments all sinks acked are deleted, cursors first, so a crash in between only leaves a
  *   segment behind.
  * - Recovery (open): a torn or damaged tail is cut. Damage in the middle of a segment is

@@ -5,13 +5,13 @@
  * A full 64 MiB outbox thus costs a few MiB of memory, not several times its size. Sinks get
  * freshly parsed objects they cannot use to alter the stored copy.
  */
+import { SegmentAge } from "./age.js";
 import type { StoredEntry } from "./record.js";
 
 export class Segment {
   readonly entries: StoredEntry[] = [];
-  /** Newest `at` of its entries: a segment expires only when all of it is older than maxAge. */
-  newestAt = -Infinity;
-  oldestAt = Infinity;
+  /** A segment expires only when its youngest entry is older than maxAge. */
+  readonly age = new SegmentAge();
 
   /** `bytes` is the file size, damaged stretches included, since that is what the disk holds. */
   constructor(
@@ -28,10 +28,16 @@ export class Segment {
     for (const entry of this.entries) entry.payload = undefined;
   }
 
-  add(entry: StoredEntry): void {
+  /** An entry read back at open; `synced`: its stamp was taken with a synchronised clock. */
+  addLoaded(entry: StoredEntry, synced: boolean): void {
     this.entries.push(entry);
-    if (entry.at > this.newestAt) this.newestAt = entry.at;
-    if (entry.at < this.oldestAt) this.oldestAt = entry.at;
+    this.age.loaded(entry.at, synced);
+  }
+
+  /** An entry this process appended at monotonic time `mono`. */
+  addAppended(entry: StoredEntry, mono: number): void {
+    this.entries.push(entry);
+    this.age.appended(mono);
   }
 
   /** Index of the first entry with seq >= `seq` (entries.length when none). */

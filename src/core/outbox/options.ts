@@ -33,6 +33,8 @@ export function resolveOptions(options: OutboxOptions): Settings {
   const settings: Settings = {
     ...DEFAULTS,
     now: Date.now,
+    monotonicNow: options.now ?? (() => performance.now()),
+    clockSynchronized: () => true,
     ...withoutUndefined(options),
     sinks: [...options.sinks],
     onDrop: options.onDrop,

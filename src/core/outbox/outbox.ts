@@ -4,6 +4,7 @@
  * deletion never interleave; sinks read the in-memory log synchronously in between.
  */
 import type { Reading } from "../reading.js";
+import type { AgeNow } from "./age.js";
 import { OutboxClosedError, OutboxError, OutboxUsageError, toOutboxError } from "./errors.js";
 import { Segment, SegmentLog } from "./log.js";
 import { resolveOptions } from "./options.js";
@@ -51,6 +52,8 @@ class LogOutbox implements Outbox {
     loaded: Loaded,
   ) {
     this.nextSeq = firstFreeSeq(loaded);
+    const loadedAt = settings.monotonicNow();
+    for (const segment of loaded.segments) segment.age.startAging(loadedAt);
     this.log = new SegmentLog(loaded.segments, this.nextSeq - 1);
     this.recovery = recoveryReport(loaded, this.log);
     const hooks = this.sinkHooks();
@@ -115,13 +118,15 @@ class LogOutbox implements Outbox {
   append(reading: Reading): Promise<OutboxEntry> {
     if (this.closing) return Promise.reject(new OutboxClosedError("append"));
     const at = this.settings.now();
+    const mono = this.settings.monotonicNow();
+    const synced = this.settings.clockSynchronized();
     const json = JSON.stringify(reading) as string | undefined;
     if (json === undefined || Buffer.byteLength(json) > MAX_READING_BYTES || !Number.isFinite(at)) {
       const size = json === undefined ? "not JSON" : `${Buffer.byteLength(json)} bytes`;
       return Promise.reject(new OutboxUsageError(`cannot append reading (${size}, at ${at})`));
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ reading, json, at, resolve, reject });
+      this.pending.push({ reading, json, at, mono, synced, resolve, reject });
       if (this.pending.length >= this.settings.commitBatch) this.kickCommit();
       else this.commitTimer ??= setTimeout(() => this.kickCommit(), this.settings.commitWindowMs);
     });
@@ -172,7 +177,8 @@ class LogOutbox implements Outbox {
     const batch = this.pending.splice(0);
     const groups = planCommit(batch, this.log.active as Segment, this.nextSeq, {
       segmentBytes: this.settings.segmentBytes,
-      rollBefore: this.settings.now() - this.settings.maxAgeMs / ROLL_FRACTION,
+      rollAgeMs: this.settings.maxAgeMs / ROLL_FRACTION,
+      now: this.clocks(),
     });
     this.nextSeq += batch.length;
     for (const [i, group] of groups.entries()) {
@@ -220,7 +226,13 @@ class LogOutbox implements Outbox {
   }
 
   private expired(segment: Segment): boolean {
-    return segment.newestAt < this.settings.now() - this.settings.maxAgeMs;
+    if (this.settings.maxAgeMs === Infinity) return false;
+    return segment.age.youngest(this.clocks()) > this.settings.maxAgeMs;
+  }
+
+  private clocks(): AgeNow {
+    const { now, monotonicNow, clockSynchronized } = this.settings;
+    return { wall: now(), mono: monotonicNow(), synced: clockSynchronized() };
   }
 
   private dropOldest(reason: DropReason): void {

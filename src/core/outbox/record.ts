@@ -3,7 +3,9 @@
  *
  *   offset 0  u32 LE  payload length in bytes (1..MAX_PAYLOAD_BYTES)
  *   offset 4  u32 LE  CRC-32 (zlib's, IEEE) of bytes 0..3 followed by the payload
- *   offset 8          payload: UTF-8 JSON {"seq":N,"at":ms,"reading":{…}}
+ *   offset 8          payload: UTF-8 JSON {"seq":N,"at":ms,"reading":{…}}, or
+ *                     {"seq":N,"at":ms,"synced":false,"reading":{…}} when `at` was taken before
+ *                     the clock was synchronised (records without the field count as synced)
  *
  * The CRC covers the length too, so a damaged length cannot frame a shorter "valid" record, and
  * a zero-filled tail (what a file system may leave after a crash) fails the check because the
@@ -34,12 +36,15 @@ export interface StoredEntry {
 export interface DecodedPayload {
   seq: number;
   at: number;
+  /** `at` was taken with a synchronised clock, so the wall clock can age the entry. */
+  synced: boolean;
   reading: Reading;
 }
 
 /** `readingJson` is JSON.stringify(reading), made once by the caller. */
-export function encodePayload(seq: number, at: number, readingJson: string): string {
-  return `{"seq":${seq},"at":${at},"reading":${readingJson}}`;
+export function encodePayload(seq: number, at: number, readingJson: string, synced = true): string {
+  const unsynced = synced ? "" : `"synced":false,`;
+  return `{"seq":${seq},"at":${at},${unsynced}"reading":${readingJson}}`;
 }
 
 /** The payload's fields, or undefined when it is not one this module wrote. */
@@ -51,10 +56,11 @@ export function decodePayload(payload: string): DecodedPayload | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
-  const { seq, at, reading } = value as Record<string, unknown>;
+  const { seq, at, synced, reading } = value as Record<string, unknown>;
   if (!Number.isSafeInteger(seq) || (seq as number) < 1) return undefined;
   if (typeof at !== "number" || !isReading(reading)) return undefined;
-  return { seq: seq as number, at, reading };
+  if (synced !== undefined && synced !== false) return undefined;
+  return { seq: seq as number, at, synced: synced === undefined, reading };
 }
 
 function isReading(value: unknown): value is Reading {
@@ -87,6 +93,7 @@ export interface ScannedRecord {
   offset: number;
   size: number;
   entry: StoredEntry;
+  synced: boolean;
 }
 
 export interface SegmentScan {
@@ -145,7 +152,8 @@ function readRecordAt(buf: Buffer, offset: number, lastSeq: number): ScannedReco
   const decoded = decodePayload(payload);
   if (!decoded || decoded.seq <= lastSeq) return undefined;
   const size = end - offset;
-  return { offset, size, entry: { seq: decoded.seq, at: decoded.at, offset, size, payload } };
+  const entry = { seq: decoded.seq, at: decoded.at, offset, size, payload };
+  return { offset, size, entry, synced: decoded.synced };
 }
 
 /** The payload of the `size`-byte record at `offset` of `buf`, if it passes its CRC. */

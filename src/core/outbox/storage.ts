@@ -107,7 +107,7 @@ export async function recover(source: RecoverySource): Promise<Omit<Loaded, "cur
       continue;
     }
     const segment = new Segment(firstSeq, scan.validEnd);
-    for (const record of scan.records) segment.add(record.entry);
+    for (const record of scan.records) segment.addLoaded(record.entry, record.synced);
     lastSeq = segment.lastSeq ?? lastSeq;
     segments.push(segment);
   }

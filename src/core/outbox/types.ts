@@ -8,7 +8,7 @@ export interface OutboxEntry {
    * confused with `reading.seq`, the device's own counter.
    */
   readonly seq: number;
-  /** Agent clock (ms since the epoch) when the entry was appended; `maxAgeMs` is measured on it. */
+  /** Agent clock (ms since the epoch) when the entry was appended. */
   readonly at: number;
   readonly reading: Reading;
 }
@@ -120,9 +120,10 @@ export interface OutboxOptions {
   /** Oldest segments are dropped, acked or not, while the total exceeds this. Default 64 MiB. */
   maxBytes?: number;
   /**
-   * Segments whose newest entry is older than this are dropped. Default: no limit. Measured on
-   * the wall clock: a board without a real-time clock stamps entries with a stale time until
-   * NTP syncs, so they look older than they are; keep this generous (days, not minutes).
+   * Segments whose newest entry is older than this are dropped. Default: no limit. Entries
+   * appended by this process are aged on `monotonicNow`, so a step of the wall clock does not
+   * age them; entries from an earlier process on the wall clock, and those stamped while the
+   * clock was not synchronised from when this process loaded them (see age.ts).
    */
   maxAgeMs?: number;
   /** How long an append may wait for others to share its write and fsync. Default 20 ms. */
@@ -131,8 +132,15 @@ export interface OutboxOptions {
   commitBatch?: number;
   /** Acks are written to the cursor file at most this often. Default 1000 ms. */
   cursorFlushMs?: number;
-  /** Clock for `at` and `maxAgeMs`. Default Date.now. */
+  /** Wall clock for `at`, and for the age of entries from an earlier process. Default Date.now. */
   now?: () => number;
+  /**
+   * Monotonic clock (ms, any origin) that ages the entries appended by this process. Default
+   * performance.now; when only `now` is given, `now` (a test clock then drives both).
+   */
+  monotonicNow?: () => number;
+  /** Whether `now` is synchronised to a time source (NTP, a real-time clock). Default: always. */
+  clockSynchronized?: () => boolean;
   /** Called for every gap a sink will see; dropping is never silent. */
   onDrop?: (event: DropEvent) => void;
   /** Background failures (cursor writes, deletions). Without it they surface from flush()/close(). */
